@@ -1,0 +1,59 @@
+# Oracle Platform — the commands a developer needs. `make run` and `make test` are the two
+# the README starts with; both install what they need into .venv and node_modules first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint migrate vendor contracts clean
+
+help:
+	@echo "make run        install if needed, migrate, create the demo login, serve on http://$(HOST):$(PORT)/"
+	@echo "make test       ruff, migrations check, pytest (PYTEST_ARGS='…' passes arguments)"
+	@echo "make contracts  rebuild the devnet contracts' ABI + bytecode artifacts"
+	@echo "make vendor     refresh front-end libraries in static/vendor/ from npm"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required (https://nodejs.org/)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+migrate: install
+	$(MANAGE) migrate --no-input
+
+run: migrate
+	@$(MANAGE) ensure_demo_user
+	@echo "Open http://$(HOST):$(PORT)/ and log in with the demo login above."
+	$(MANAGE) serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+contracts: install
+	$(PY) -m apps.devnet.build_contracts
+
+vendor: node_modules/.installed
+	mkdir -p static/vendor/htmx
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE static/vendor/htmx/
+	echo "htmx.org $$(node -p 'require("htmx.org/package.json").version') (npm), dist/htmx.min.js; vendored by 'make vendor'" > static/vendor/htmx/VERSION
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""Who may do what in an organization. docs/permissions.md mirrors this table."""
+from enum import StrEnum
+
+from .models import Membership, Role
+
+
+class Action(StrEnum):
+    VIEW_ORGANIZATION = "organization.view"
+    RENAME_ORGANIZATION = "organization.rename"
+    INVITE_MEMBERS = "members.invite"
+    CHANGE_ROLES = "members.change_role"
+    REMOVE_MEMBERS = "members.remove"
+    REVOKE_INVITATIONS = "invitations.revoke"
+
+
+_EVERYONE = frozenset(Role)
+_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+
+ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
+    Action.VIEW_ORGANIZATION: _EVERYONE,
+    Action.RENAME_ORGANIZATION: _ADMINS,
+    Action.INVITE_MEMBERS: _ADMINS,
+    Action.CHANGE_ROLES: _ADMINS,
+    Action.REMOVE_MEMBERS: _ADMINS,
+    Action.REVOKE_INVITATIONS: _ADMINS,
+}
+
+
+def can(membership: Membership | None, action: Action) -> bool:
+    return membership is not None and membership.role in ALLOWED_ROLES[action]
+
+
+def can_manage_role(actor: Membership, role: str) -> bool:
+    """Only owners grant, change or remove the owner role."""
+    return can(actor, Action.CHANGE_ROLES) and (role != Role.OWNER or actor.role == Role.OWNER)

@@ -1,0 +1,170 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from .fields import ExactDecimalField, HugeIntegerField
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        CRYPTO = "crypto", "Crypto"
+        STABLECOIN = "stablecoin", "Stablecoin"
+        FIAT = "fiat", "Fiat"
+
+    symbol = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CRYPTO)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class Pair(models.Model):
+    base = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="pairs_as_base")
+    quote = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="pairs_as_quote")
+    slug = models.SlugField(max_length=41, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [models.UniqueConstraint(fields=["base", "quote"], name="pair_base_quote")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def save(self, *args, **kwargs) -> None:
+        # The slug is derived, never typed: URLs say /pairs/ETH-USD/.
+        self.slug = f"{self.base.symbol}-{self.quote.symbol}"
+        super().save(*args, **kwargs)
+
+
+class Chain(models.Model):
+    class Family(models.TextChoices):
+        EVM = "evm", "EVM"
+        SOLANA = "solana", "Solana"
+        COSMOS = "cosmos", "Cosmos"
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    chain_id = models.BigIntegerField(null=True, blank=True, help_text="EVM chain id")
+    family = models.CharField(max_length=10, choices=Family.choices, default=Family.EVM)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Feed(models.Model):
+    """One protocol's price for one pair on one chain (or off-chain source)."""
+
+    class SourceKind(models.TextChoices):
+        EVM = "evm", "EVM contract"
+        HTTP = "http", "HTTP API"
+        STREAM = "stream", "Stream"
+
+    key = models.SlugField(
+        max_length=120, unique=True, help_text="Stable id, e.g. chainlink-ethereum-eth-usd"
+    )
+    protocol = models.ForeignKey(
+        "protocols.Protocol", on_delete=models.PROTECT, related_name="feeds"
+    )
+    pair = models.ForeignKey(Pair, on_delete=models.PROTECT, related_name="feeds")
+    chain = models.ForeignKey(
+        Chain, on_delete=models.PROTECT, related_name="feeds", null=True, blank=True,
+        help_text="Empty for off-chain sources (HTTP APIs, streams)",
+    )
+    source_kind = models.CharField(max_length=8, choices=SourceKind.choices)
+    address = models.CharField(max_length=66, blank=True, help_text="Contract address (EVM)")
+    feed_id = models.CharField(
+        max_length=128, blank=True, help_text="Protocol-side id (Pyth id, Tellor query id, …)"
+    )
+    decimals = models.PositiveSmallIntegerField()
+    heartbeat_seconds = models.PositiveIntegerField()
+    deviation_threshold_bps = models.DecimalField(max_digits=8, decimal_places=2)
+    params = models.JSONField(default=dict, blank=True, help_text="Protocol-specific settings")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pair__slug", "protocol__slug"]
+        indexes = [models.Index(fields=["pair", "enabled"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decimals__lte=77), name="feed_decimals_fit_uint256"
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = self.chain.name if self.chain_id else "off-chain"
+        return f"{self.protocol} {self.pair} ({where})"
+
+
+class PriceObservation(models.Model):
+    """One price as the source published it.
+
+    On PostgreSQL the table is range-partitioned by month on `source_ts` (see migration
+    feeds.0002 and apps.feeds.partitions); write through `services.store_observations`.
+    """
+
+    # db_index=False: the unique (feed, source_ts, round_id) index already leads with feed.
+    feed = models.ForeignKey(
+        Feed, on_delete=models.CASCADE, related_name="observations", db_index=False
+    )
+    raw_answer = HugeIntegerField(help_text="The integer answer exactly as the source gave it")
+    decimals = models.PositiveSmallIntegerField()
+    price = ExactDecimalField(help_text="raw_answer / 10**decimals, exact")
+    source_ts = models.DateTimeField(help_text="When the source says the price was valid")
+    fetched_at = models.DateTimeField(default=timezone.now)
+    round_id = HugeIntegerField(null=True, blank=True)
+    confidence = ExactDecimalField(null=True, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    verified = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        # On PostgreSQL this is UNIQUE NULLS NOT DISTINCT; SQLite gets an equivalent
+        # expression index in migration 0002 (it has no NULLS NOT DISTINCT).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feed", "source_ts", "round_id"],
+                name="observation_feed_ts_round",
+                nulls_distinct=False,
+            )
+        ]
+        # No separate (feed, -source_ts) index: the unique index above serves "latest of a
+        # feed" by a backward scan.
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} {self.price} @ {self.source_ts:%Y-%m-%d %H:%M:%S}"
+
+    @staticmethod
+    def scale(raw_answer: int, decimals: int) -> Decimal:
+        return Decimal(raw_answer).scaleb(-decimals)
+
+    def clean(self) -> None:
+        if self.source_ts is not None and timezone.is_naive(self.source_ts):
+            raise ValidationError({"source_ts": "must be timezone-aware (UTC)"})
+
+
+class QuarantinedRead(models.Model):
+    """A read that failed validation: never a price, always visible and alertable."""
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="quarantined_reads")
+    raw_value = models.TextField(help_text="What the source returned, verbatim")
+    reason = models.CharField(max_length=40, help_text="Short code, e.g. non_positive")
+    detail = models.TextField(blank=True)
+    source_ts = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["feed", "-created_at"], name="quarantine_feed_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} {self.reason} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

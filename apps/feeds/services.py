@@ -1,0 +1,194 @@
+"""Writes for feeds: the one way observations get into the database."""
+import logging
+import weakref
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import partitions
+from .models import PriceObservation, QuarantinedRead
+from .signals import observations_stored
+
+logger = logging.getLogger(__name__)
+
+MAX_RAW_DIGITS = 78
+# Column order of the staging table, the COPY and the INSERT … SELECT.
+_COLUMNS = (
+    "feed_id", "raw_answer", "decimals", "price", "source_ts", "fetched_at",
+    "round_id", "confidence", "block_number", "verified",
+)
+_PG_TYPES = (
+    "int8", "numeric", "int2", "numeric", "timestamptz", "timestamptz",
+    "numeric", "numeric", "int8", "bool",
+)
+_STAGING = "_op_observation_staging"
+# Raw psycopg connections whose session already holds the staging table (after a commit).
+_staging_ready: "weakref.WeakSet[object]" = weakref.WeakSet()
+_SQLITE_CHUNK = 500  # rows per INSERT, well under SQLite's bound-parameter limit
+
+
+def store_observations(batch: Iterable[PriceObservation]) -> list[PriceObservation]:
+    """Store a batch of unsaved observations; return only those newly inserted.
+
+    Idempotent: a row whose (feed, source_ts, round_id) is already stored is skipped.
+    The batch is written in one transaction without a query per row (PostgreSQL: binary
+    COPY into a session staging table, then one INSERT … ON CONFLICT DO NOTHING). After
+    commit, `observations_stored` is sent once with the new rows, if there are any.
+    """
+    observations = [_prepared(obs) for obs in batch]
+    if not observations:
+        return []
+    with transaction.atomic():
+        partitions.ensure_partitions(obs.source_ts for obs in observations)
+        if connection.vendor == "postgresql":
+            inserted = _insert_postgresql(observations)
+        else:
+            inserted = _insert_generic(observations)
+        new_rows = _match_inserted(observations, inserted)
+        if new_rows:
+            transaction.on_commit(lambda: _announce(new_rows))
+    return new_rows
+
+
+def forget_session_state() -> None:
+    """Forget which sessions hold the staging table and which partitions exist.
+
+    Both are remembered only after a real commit; tests that fake commits inside a
+    rolled-back transaction (django_capture_on_commit_callbacks) call this afterwards."""
+    _staging_ready.clear()
+    partitions.forget_known_partitions()
+
+
+def quarantine_reads(reads: Iterable[QuarantinedRead]) -> list[QuarantinedRead]:
+    """Record rejected reads; they are never prices, and always visible."""
+    reads = list(reads)
+    for read in reads:
+        if read.source_ts is not None and timezone.is_naive(read.source_ts):
+            raise ValueError("QuarantinedRead.source_ts must be timezone-aware")
+    return QuarantinedRead.objects.bulk_create(reads)
+
+
+def _prepared(obs: PriceObservation) -> PriceObservation:
+    if obs.pk is not None:
+        raise ValueError("store_observations takes unsaved observations")
+    if obs.feed_id is None:
+        raise ValueError("observation has no feed")
+    raw = obs.raw_answer
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise TypeError(f"raw_answer must be an int, not {type(raw).__name__}")
+    if len(str(abs(raw))) > MAX_RAW_DIGITS:
+        raise ValueError(f"raw_answer has more than {MAX_RAW_DIGITS} digits")
+    if not isinstance(obs.decimals, int) or not 0 <= obs.decimals < MAX_RAW_DIGITS:
+        raise ValueError(f"decimals must be an int in [0, {MAX_RAW_DIGITS}), not {obs.decimals!r}")
+    for name in ("source_ts", "fetched_at"):
+        moment = getattr(obs, name)
+        if not isinstance(moment, datetime) or timezone.is_naive(moment):
+            raise ValueError(f"{name} must be a timezone-aware datetime")
+        setattr(obs, name, moment.astimezone(UTC))
+    if obs.round_id is not None and not isinstance(obs.round_id, int):
+        raise TypeError("round_id must be an int or None")
+    if obs.confidence is not None and not isinstance(obs.confidence, Decimal):
+        raise TypeError("confidence must be a Decimal or None")
+    price = PriceObservation.scale(raw, obs.decimals)
+    if obs.price is not None and Decimal(obs.price) != price:
+        raise ValueError(f"price {obs.price} does not equal raw_answer / 10**decimals = {price}")
+    obs.price = price
+    return obs
+
+
+def _row(obs: PriceObservation) -> tuple:
+    return (
+        obs.feed_id, obs.raw_answer, obs.decimals, obs.price, obs.source_ts, obs.fetched_at,
+        obs.round_id, obs.confidence, obs.block_number, obs.verified,
+    )
+
+
+def _insert_postgresql(observations: Sequence[PriceObservation]) -> list[tuple]:
+    columns = ", ".join(_COLUMNS)
+    with connection.cursor() as cursor:
+        pg_cursor = cursor.cursor
+        raw_connection = connection.connection
+        if raw_connection not in _staging_ready:
+            # Created per session; remembered only after a commit, because a rollback
+            # also rolls back the CREATE.
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
+                f"(LIKE {PriceObservation._meta.db_table} INCLUDING DEFAULTS)"
+            )
+            transaction.on_commit(lambda: _staging_ready.add(raw_connection))
+        with pg_cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_PG_TYPES)
+            for obs in observations:
+                row = list(_row(obs))
+                row[1] = Decimal(row[1])  # numeric binary dumper takes Decimal
+                if row[6] is not None:
+                    row[6] = Decimal(row[6])
+                copy.write_row(row)
+        # One statement inserts and empties the staging table (both see the same snapshot).
+        cursor.execute(
+            f"WITH inserted AS ("  # noqa: S608 (fixed identifiers)
+            f"INSERT INTO {PriceObservation._meta.db_table} ({columns}) "
+            f"SELECT {columns} FROM {_STAGING} ON CONFLICT DO NOTHING "
+            "RETURNING id, feed_id, source_ts, round_id), "
+            f"emptied AS (DELETE FROM {_STAGING}) "
+            "SELECT id, feed_id, source_ts, round_id FROM inserted"
+        )
+        return cursor.fetchall()
+
+
+def _insert_generic(observations: Sequence[PriceObservation]) -> list[tuple]:
+    by_column = {f.column: f for f in PriceObservation._meta.concrete_fields}
+    fields = [by_column[column] for column in _COLUMNS]
+    table = PriceObservation._meta.db_table
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    rows = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(observations), _SQLITE_CHUNK):
+            chunk = observations[start:start + _SQLITE_CHUNK]
+            params = [
+                field.get_db_prep_save(value, connection)
+                for obs in chunk
+                for field, value in zip(fields, _row(obs), strict=True)
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+                + ", ".join([placeholders] * len(chunk))
+                + " ON CONFLICT DO NOTHING RETURNING id, feed_id, source_ts, round_id",
+                params,
+            )
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def _match_inserted(
+    observations: Sequence[PriceObservation], inserted: Iterable[tuple]
+) -> list[PriceObservation]:
+    ids = {}
+    for pk, feed_id, source_ts, round_id in inserted:
+        if isinstance(source_ts, str):  # SQLite may return the stored text…
+            source_ts = parse_datetime(source_ts)
+        if timezone.is_naive(source_ts):  # …or a naive datetime, UTC by construction
+            source_ts = source_ts.replace(tzinfo=UTC)
+        ids[(feed_id, source_ts, None if round_id is None else int(round_id))] = pk
+    new_rows = []
+    for obs in observations:
+        pk = ids.pop((obs.feed_id, obs.source_ts, obs.round_id), None)
+        if pk is not None:  # pop: a duplicate inside the batch is returned once
+            obs.pk = pk
+            obs._state.adding = False
+            new_rows.append(obs)
+    return new_rows
+
+
+def _announce(new_rows: list[PriceObservation]) -> None:
+    for receiver, result in observations_stored.send_robust(
+        sender=PriceObservation, observations=new_rows
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "observations_stored receiver %r failed", receiver, exc_info=result
+            )

@@ -1,0 +1,40 @@
+"""`manage.py serve`: the one-process local server used by `make run`.
+
+HTTP and WebSockets from uvicorn plus the in-process scheduler, so the in-memory channel
+layer and the local-memory cache are shared by everything and no Redis is needed.
+"""
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from oracle_platform.scheduler import InProcessScheduler
+
+
+class Command(BaseCommand):
+    help = "Serve HTTP + WebSocket and run the periodic tasks in this one process."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-scheduler", action="store_true", help="Do not run periodic tasks here."
+        )
+
+    def handle(self, *args, host: str, port: int, no_scheduler: bool, **options) -> None:
+        scheduler = None
+        if settings.OP_SCHEDULER_ENABLED and not no_scheduler:
+            scheduler = InProcessScheduler()
+            scheduler.start()
+        self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl-C stops)")
+        try:
+            uvicorn.run(
+                "oracle_platform.asgi:application",
+                host=host,
+                port=port,
+                log_level="info",
+                lifespan="off",
+                ws="websockets-sansio",
+            )
+        finally:
+            if scheduler:
+                scheduler.stop()

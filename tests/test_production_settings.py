@@ -1,0 +1,43 @@
+"""Production settings load only with their secrets, and `check --deploy` is clean."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "oracle_platform.settings.production",
+    "SECRET_KEY": "x7!Qe2#pL9vR4@tZ8wK1mN6bH3jD5sF0gA2cY7uI9oP4eW1qX-test-only-key",
+    "ALLOWED_HOSTS": "oracle.example.com",
+    "DATABASE_URL": "postgres://oracle@db.example.com:5432/oracle",
+    "REDIS_URL": "redis://cache.example.com:6379/0",
+}
+
+
+def run_manage(*args: str, drop: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV)
+    if drop:
+        env.pop(drop)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", drop="SECRET_KEY")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_manage("check", drop="ALLOWED_HOSTS")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_production_check_deploy_reports_nothing():
+    result = run_manage("check", "--deploy", "--fail-level", "DEBUG")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout

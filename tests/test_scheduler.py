@@ -1,0 +1,42 @@
+import threading
+
+from oracle_platform.schedule import PERIODIC_TASKS, PeriodicTask, celery_beat_schedule
+from oracle_platform.scheduler import InProcessScheduler
+
+calls: list[str] = []
+ran = threading.Event()
+
+
+def record_call() -> None:
+    calls.append("ran")
+    ran.set()
+
+
+def explode() -> None:
+    raise RuntimeError("task failed")
+
+
+def test_celery_beat_and_the_in_process_scheduler_share_one_task_list():
+    schedule = celery_beat_schedule()
+    assert set(schedule) == {t.name for t in PERIODIC_TASKS}
+    from oracle_platform.celery import app
+
+    app.loader.import_default_modules()
+    for task in PERIODIC_TASKS:
+        # The Celery task registered under the beat name is the function the scheduler calls.
+        assert task.name in app.tasks
+        assert app.tasks[task.name].__module__ + "." + app.tasks[task.name].__name__ == task.path
+
+
+def test_a_failing_task_is_logged_and_does_not_stop_the_scheduler(caplog):
+    scheduler = InProcessScheduler([
+        PeriodicTask("boom", "tests.test_scheduler.explode", 3600),
+        PeriodicTask("ok", "tests.test_scheduler.record_call", 3600),
+    ])
+    scheduler.start()
+    try:
+        assert ran.wait(5)
+    finally:
+        scheduler.stop()
+    assert calls
+    assert "periodic task boom failed" in caplog.text
