@@ -14,3 +14,24 @@ class Protocol(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CatalogLoad(models.Model):
+    """Each `load_catalog` run: which network profile the database holds, and when."""
+
+    class Network(models.TextChoices):
+        DEVNET = "devnet", "Devnet (simulated market)"
+        MAINNET = "mainnet", "Mainnet"
+
+    network = models.CharField(max_length=10, choices=Network.choices)
+    catalog_version = models.PositiveIntegerField()
+    feeds = models.PositiveIntegerField()
+    mainnet_backed = models.PositiveIntegerField()
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-loaded_at"]
+        get_latest_by = "loaded_at"
+
+    def __str__(self) -> str:
+        return f"{self.network} catalog v{self.catalog_version} ({self.feeds} feeds)"
