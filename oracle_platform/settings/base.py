@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.api_keys",
     "apps.billing",
     "apps.alerts",
+    "apps.devnet",
 ]
 
 MIDDLEWARE = [
