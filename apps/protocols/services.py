@@ -40,6 +40,15 @@ def is_mainnet_backed(entry: dict) -> bool:
     return bool(locator)
 
 
+def _scaled_params(params: dict, scale: int) -> dict:
+    """Durations in params (keys ending in `_seconds`, e.g. a TWAP window) scale with the
+    devnet's time, like heartbeats."""
+    return {
+        key: max(1, int(value) // scale) if key.endswith("_seconds") and value else value
+        for key, value in params.items()
+    }
+
+
 def read_catalog(path: Path = CATALOG_PATH) -> dict:
     try:
         return json.loads(path.read_text(), parse_float=Decimal)
@@ -51,7 +60,8 @@ def read_catalog(path: Path = CATALOG_PATH) -> dict:
 def load_catalog(network: str, *, path: Path = CATALOG_PATH, force: bool = False) -> CatalogSummary:
     """Upsert assets, chains, protocols, pairs and feeds for one network profile. Idempotent.
 
-    devnet: heartbeats are divided by the catalog's `time_scale_devnet`; contract addresses
+    devnet: heartbeats (and `*_seconds` params) are divided by the catalog's
+    `time_scale_devnet`; contract addresses
     are left to the devnet, which deploys its own contracts and writes them in.
     mainnet: the cited mainnet addresses and ids; feeds without one stay in the catalog
     (shown as not configured) but are disabled.
@@ -113,7 +123,7 @@ def load_catalog(network: str, *, path: Path = CATALOG_PATH, force: bool = False
             "decimals": entry["decimals"],
             "heartbeat_seconds": max(1, int(entry["heartbeat_seconds"]) // scale),
             "deviation_threshold_bps": Decimal(str(entry["deviation_bps"])),
-            "params": entry.get("params") or {},
+            "params": _scaled_params(entry.get("params") or {}, scale),
             "feed_id": mainnet.get("feed_id") or "",
         }
         if network == "mainnet":
