@@ -103,7 +103,9 @@ class FaultBook:
         if spec is None:
             raise FaultError(f"unknown fault {kind!r}; known: {', '.join(SPECS)}")
         if not any(target in self.known.get(t, ()) for t in spec.targets):
-            raise FaultError(f"{kind} needs a {' or '.join(spec.targets)}; {target!r} is neither")
+            raise FaultError(
+                f"{kind} needs a {' or '.join(spec.targets)}; {target!r} is not a known one"
+            )
         params = dict(params or {})
         unknown = set(params) - set(spec.params)
         if unknown:

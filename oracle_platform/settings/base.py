@@ -187,6 +187,34 @@ REST_FRAMEWORK = {
 
 OP_NETWORK = env.str("OP_NETWORK", default="devnet")
 
+# --- Devnet (the local simulated market; `manage.py devnet`) -----------------------------------
+# Public JSON-RPC ports per chain (behind the fault-injecting proxy); anvil listens on +100.
+OP_DEVNET_CHAINS = {
+    "ethereum": {"chain_id": 1, "port": env.int("OP_DEVNET_ETHEREUM_PORT", default=8545)},
+    "arbitrum": {"chain_id": 42161, "port": env.int("OP_DEVNET_ARBITRUM_PORT", default=8546)},
+}
+OP_DEVNET_CONTROL_PORT = env.int("OP_DEVNET_CONTROL_PORT", default=8555)
+OP_DEVNET_CONTROL_URL = env.str(
+    "OP_DEVNET_CONTROL_URL", default=f"http://127.0.0.1:{OP_DEVNET_CONTROL_PORT}"
+)
+OP_DEVNET_BLOCK_TIME = env.float("OP_DEVNET_BLOCK_TIME", default=1.0)
+OP_DEVNET_HISTORY_DAYS = env.int("OP_DEVNET_HISTORY_DAYS", default=30)
+
+# --- Reading chains ------------------------------------------------------------------------------
+# OP_RPC_URL_<CHAIN> per chain; on the devnet they default to the devnet's proxies.
+OP_RPC_URLS = {
+    slug: env.str(
+        f"OP_RPC_URL_{slug.upper()}",
+        default=f"http://127.0.0.1:{chain['port']}" if OP_NETWORK == "devnet" else "",
+    )
+    for slug, chain in OP_DEVNET_CHAINS.items()
+}
+# Chronicle whitelists its readers: the platform reads with eth_call from this address
+# ("OraclePlatformReader" in ASCII), which must be kissed (the devnet does it).
+OP_CHRONICLE_READER = env.str(
+    "OP_CHRONICLE_READER", default="0x4f7261636c65506c6174666f726d526561646572"
+)
+
 # --- Logging --------------------------------------------------------------------------------------
 OP_LOG_FORMAT = env.str("OP_LOG_FORMAT", default="text")
 OP_LOG_LEVEL = env.str("OP_LOG_LEVEL", default="INFO")

@@ -1,0 +1,241 @@
+"""The running devnet: EVM nodes, the project's oracle contracts, the market that moves them,
+the RPC proxies and the control API. `manage.py devnet` runs one; tests drive `tick()` with
+their own clock."""
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import close_old_connections
+from django.utils import timezone
+from web3 import Web3
+
+from apps.feeds.models import Feed
+
+from . import chain as evm
+from .control import ControlServer
+from .faults import FaultBook
+from .market import Market, observe, should_publish
+from .rpc_proxy import RpcProxy
+from .simulators import ONCHAIN, ChainContext, FeedSpec
+
+logger = logging.getLogger(__name__)
+
+GARBAGE = {
+    "zero": lambda price: Decimal(0),
+    "negative": lambda price: -price,
+    "jump": lambda price: price * 1000,
+    "decimals": lambda price: price * Decimal(10) ** 10,
+}
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    slug: str
+    chain_id: int
+    port: int  # the public (proxied) JSON-RPC port; anvil itself listens on port + 100
+
+
+@dataclass(frozen=True)
+class DevnetConfig:
+    chains: tuple[ChainConfig, ...]
+    control_port: int
+    block_time: float
+    time_scale: float
+    reader: str
+    seed: int | None = None
+
+
+def feed_spec(feed: Feed) -> FeedSpec:
+    return FeedSpec(
+        key=feed.key, protocol=feed.protocol.slug, chain=feed.chain.slug if feed.chain else None,
+        base=feed.pair.base.symbol, quote=feed.pair.quote.symbol, decimals=feed.decimals,
+        heartbeat_seconds=float(feed.heartbeat_seconds),
+        deviation_bps=feed.deviation_threshold_bps, params=feed.params, feed_id=feed.feed_id,
+    )
+
+
+class Devnet:
+    def __init__(self, config: DevnetConfig, feeds: list[FeedSpec], assets: dict[str, str]) -> None:
+        self.config = config
+        self.feeds = feeds
+        self.market = Market(assets, time_scale=config.time_scale, seed=config.seed)
+        self.rng = random.Random(config.seed)
+        self.faults = FaultBook({
+            "protocol": {f.protocol for f in feeds},
+            "feed": {f.key for f in feeds},
+            "asset": set(assets),
+            "chain": {c.slug for c in config.chains},
+        })
+        self.nodes: dict[str, evm.AnvilNode] = {}
+        self.chains: dict[str, ChainContext] = {}
+        self.proxies: dict[str, RpcProxy] = {}
+        self.control: ControlServer | None = None
+        self._last_tick: float | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_database(cls, config: DevnetConfig) -> "Devnet":
+        """Every enabled feed of the loaded (devnet) catalog; on-chain ones get contracts."""
+        chain_slugs = {c.slug for c in config.chains}
+        all_feeds = list(
+            Feed.objects.filter(enabled=True).select_related(
+                "protocol", "pair__base", "pair__quote", "chain"
+            )
+        )
+        assets = {}
+        for feed in all_feeds:
+            for asset in (feed.pair.base, feed.pair.quote):
+                assets[asset.symbol] = asset.kind
+        onchain = []
+        for feed in all_feeds:
+            if feed.source_kind != Feed.SourceKind.EVM or feed.chain is None:
+                continue
+            if feed.chain.slug not in chain_slugs or feed.protocol.slug not in ONCHAIN:
+                logger.warning("devnet has no simulator for %s; it will not publish", feed.key)
+                continue
+            onchain.append(feed_spec(feed))
+        return cls(config, onchain, assets)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self, *, deploy_only: bool = False) -> None:
+        for chain_config in self.config.chains:
+            node = evm.start_anvil(chain_config.chain_id, chain_config.port + 100, block_time=None)
+            self.nodes[chain_config.slug] = node
+            w3 = node.web3()
+            evm.install_multicall3(w3)
+            self.chains[chain_config.slug] = ChainContext(
+                slug=chain_config.slug, w3=w3, owner=w3.eth.accounts[0],
+                reader=Web3.to_checksum_address(self.config.reader),
+            )
+        for feed in self.feeds:
+            ONCHAIN[feed.protocol].deploy(self.chains[feed.chain], feed)
+        logger.info("devnet deployed %d feed contracts on %s", len(self.feeds),
+                    ", ".join(self.chains))
+        self.publish_addresses()
+        self.tick()  # every feed publishes once before anyone reads
+        if deploy_only:
+            return
+        for chain_config in self.config.chains:
+            # Deployed with automine (fast); from now on blocks come on a timer, as on a chain.
+            evm.rpc(self.chains[chain_config.slug].w3, "evm_setIntervalMining",
+                    max(1, round(self.config.block_time)))
+            proxy = RpcProxy(chain_config.slug, self.nodes[chain_config.slug].url, self.faults,
+                             chain_config.port)
+            proxy.start()
+            self.proxies[chain_config.slug] = proxy
+        self.control = ControlServer(self.faults, self.status, self.config.control_port)
+        self.control.start()
+
+    def publish_addresses(self) -> None:
+        """Write the deployed addresses (and derived ids) into the catalog's devnet profile."""
+        for feed in self.feeds:
+            Feed.objects.filter(key=feed.key).update(address=feed.address, feed_id=feed.feed_id)
+
+    def run(self, interval: float = 1.0) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.tick()
+            self.faults.changed.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.faults.changed.set()
+        if self.control:
+            self.control.stop()
+        for proxy in self.proxies.values():
+            proxy.stop()
+        for node in self.nodes.values():
+            node.stop()
+        close_old_connections()
+
+    # --- the market loop ----------------------------------------------------------------------
+    def tick(self, now: float | None = None) -> int:
+        """Advance the market to `now` (monotonic seconds) and publish what the push rules and
+        the faults say; returns how many feeds published."""
+        now = time.monotonic() if now is None else now
+        if self._last_tick is not None:
+            self.market.advance(max(0.0, now - self._last_tick))
+        self._last_tick = now
+        self.faults.changed.clear()
+        active = self.faults.active()
+        self._apply_market_faults()
+        chain_time = int(time.time())
+        published = 0
+        for feed in self.feeds:
+            if self.faults.find("pause", feed.protocol) or self.faults.find("freeze", feed.key):
+                continue
+            simulator = ONCHAIN[feed.protocol]
+            if feed.last_published_at is not None and (
+                now - feed.last_published_at < simulator.min_interval
+            ):
+                continue
+            price = self._faulted(feed, observe(self.market, feed.protocol, feed.base,
+                                                feed.quote, self.rng))
+            # A fault injected or cleared for this feed shows on-chain at the next tick.
+            signature = tuple(
+                f.id for f in active if f.target in (feed.key, feed.protocol, feed.base, feed.quote)
+            )
+            forced = signature != feed.fault_signature
+            if not forced and not should_publish(
+                observed=price, last_published=feed.last_value,
+                last_published_at=feed.last_published_at, now=now,
+                deviation_bps=feed.deviation_bps, heartbeat_seconds=feed.heartbeat_seconds,
+            ):
+                continue
+            value = int((price.scaleb(feed.decimals)).to_integral_value(ROUND_HALF_EVEN))
+            try:
+                simulator.publish(self.chains[feed.chain], feed, value, chain_time)
+            except Exception:  # one feed's failure must not stop the market
+                logger.exception("devnet could not publish %s", feed.key)
+                continue
+            feed.last_value, feed.last_published_at = price, now
+            feed.fault_signature = signature
+            feed.published += 1
+            published += 1
+        return published
+
+    def _apply_market_faults(self) -> None:
+        moved = {f.target: f.params["percent"] for f in self.faults.active() if f.kind == "move"}
+        pegged = {f.target: f.params["price"] for f in self.faults.active() if f.kind == "depeg"}
+        for symbol in self.market.assets:
+            self.market.set_shift(symbol, moved.get(symbol, Decimal(0)))
+            self.market.set_peg(symbol, pegged.get(symbol))
+
+    def _faulted(self, feed: FeedSpec, price: Decimal) -> Decimal:
+        for kind in ("move", "outlier"):
+            fault = self.faults.find(kind, feed.key)
+            if fault:
+                price = price * (1 + fault.params["percent"] / 100)
+        garbage = self.faults.find("garbage", feed.key)
+        if garbage:
+            price = GARBAGE[garbage.params["mode"]](price)
+        return price
+
+    # --- status -------------------------------------------------------------------------------
+    def status(self) -> dict:
+        chains = []
+        for config in self.config.chains:
+            context = self.chains.get(config.slug)
+            chains.append({
+                "slug": config.slug, "chain_id": config.chain_id,
+                "rpc_url": self.proxies[config.slug].url if config.slug in self.proxies else None,
+                "block_number": context.w3.eth.block_number if context else None,
+            })
+        return {
+            "network": "devnet",
+            "label": "DEVNET — simulated market",
+            "time": timezone.now().isoformat(),
+            "time_scale": self.config.time_scale,
+            "chains": chains,
+            "feeds": [
+                {"key": f.key, "protocol": f.protocol, "chain": f.chain, "address": f.address,
+                 "last_price": str(f.last_value) if f.last_value is not None else None,
+                 "published": f.published}
+                for f in self.feeds
+            ],
+            "market": {s: str(self.market.price(s)) for s in sorted(self.market.assets)},
+            "faults": [f.as_json() for f in self.faults.active()],
+        }

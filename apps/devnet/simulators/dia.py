@@ -1,0 +1,18 @@
+from ..chain import deploy
+from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
+
+
+class Dia(OnChainSimulator):
+    """One DIAOracleV2 per chain: getValue("BTC/USD") -> (uint128 value, uint128 timestamp)."""
+
+    protocol = "dia"
+
+    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+        if "dia" not in chain.shared:
+            chain.shared["dia"] = deploy(chain.w3, "DIAOracleV2")
+        feed.contract = chain.shared["dia"]
+        feed.address = feed.contract.address
+
+    def publish(self, chain: ChainContext, feed: FeedSpec, value: int, timestamp: int) -> None:
+        key = feed.params.get("key", f"{feed.base}/{feed.quote}")
+        chain.send(feed.contract.functions.setValue(key, unsigned(value, 128), timestamp))

@@ -1,0 +1,55 @@
+import math
+from decimal import Decimal
+
+from ..chain import deploy
+from .base import ChainContext, FeedSpec, OnChainSimulator
+
+MIN_TICK, MAX_TICK = -887272, 887272
+LIQUIDITY = 10**18
+CARDINALITY = 512  # enough one-per-block observations for the devnet's scaled TWAP windows
+
+
+def tick_for_price(price: Decimal, *, base_is_token0: bool, decimals0: int, decimals1: int) -> int:
+    """The pool tick at which one base token is worth `price` quote tokens.
+
+    1.0001**tick is token1 per token0 in raw units; a human price multiplies that by
+    10**(decimals0 - decimals1)."""
+    if price <= 0:
+        return MIN_TICK if base_is_token0 else MAX_TICK
+    scale = 10.0 ** (decimals1 - decimals0)
+    ratio = float(price) * scale if base_is_token0 else scale / float(price)
+    tick = math.floor(math.log(ratio) / math.log(1.0001))
+    return min(max(tick, MIN_TICK), MAX_TICK)
+
+
+class UniswapV3(OnChainSimulator):
+    """A USDC-quoted pool whose tick the market moves; the platform reads its TWAP."""
+
+    protocol = "uniswap-v3"
+
+    def _token(self, chain: ChainContext, spec: dict):
+        key = f"token:{spec['symbol']}"
+        if key not in chain.shared:
+            chain.shared[key] = deploy(chain.w3, "ERC20Stub", spec["symbol"], spec["symbol"],
+                                       spec["decimals"])
+        return chain.shared[key]
+
+    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+        token0, token1 = self._token(chain, feed.params["token0"]), self._token(
+            chain, feed.params["token1"]
+        )
+        feed.contract = deploy(
+            chain.w3, "UniswapV3Pool", token0.address, token1.address,
+            feed.params.get("fee", 500), 10, 0, LIQUIDITY, CARDINALITY,
+        )
+        feed.address = feed.contract.address
+
+    def publish(self, chain: ChainContext, feed: FeedSpec, value: int, timestamp: int) -> None:
+        price = Decimal(value).scaleb(-feed.decimals)
+        tick = tick_for_price(
+            price,
+            base_is_token0=feed.params.get("base_is_token0", False),
+            decimals0=feed.params["token0"]["decimals"],
+            decimals1=feed.params["token1"]["decimals"],
+        )
+        chain.send(feed.contract.functions.writeTick(tick, 0))
