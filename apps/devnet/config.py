@@ -9,7 +9,7 @@ def devnet_config(*, seed: int | None = None) -> DevnetConfig:
     """The devnet as the settings and the catalog describe it."""
     return DevnetConfig(
         chains=tuple(
-            ChainConfig(slug, chain["chain_id"], chain["port"])
+            ChainConfig(slug, chain["chain_id"], chain["port"], chain["port"] + 100)
             for slug, chain in settings.OP_DEVNET_CHAINS.items()
         ),
         control_port=settings.OP_DEVNET_CONTROL_PORT,

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db import close_old_connections
 from django.utils import timezone
 from web3 import Web3
 
@@ -35,7 +34,8 @@ GARBAGE = {
 class ChainConfig:
     slug: str
     chain_id: int
-    port: int  # the public (proxied) JSON-RPC port; anvil itself listens on port + 100
+    port: int  # the public JSON-RPC port, behind the fault-injecting proxy
+    anvil_port: int  # where anvil itself listens (the devnet's own writes go there)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Devnet:
         self.chains: dict[str, ChainContext] = {}
         self.proxies: dict[str, RpcProxy] = {}
         self.control: ControlServer | None = None
-        self._last_tick: float | None = None
+        self.last_tick: float | None = None  # monotonic time of the last tick
         self._stop = threading.Event()
 
     @classmethod
@@ -102,7 +102,7 @@ class Devnet:
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self, *, deploy_only: bool = False) -> None:
         for chain_config in self.config.chains:
-            node = evm.start_anvil(chain_config.chain_id, chain_config.port + 100, block_time=None)
+            node = evm.start_anvil(chain_config.chain_id, chain_config.anvil_port, block_time=None)
             self.nodes[chain_config.slug] = node
             w3 = node.web3()
             evm.install_multicall3(w3)
@@ -114,7 +114,6 @@ class Devnet:
             ONCHAIN[feed.protocol].deploy(self.chains[feed.chain], feed)
         logger.info("devnet deployed %d feed contracts on %s", len(self.feeds),
                     ", ".join(self.chains))
-        self.publish_addresses()
         self.tick()  # every feed publishes once before anyone reads
         if deploy_only:
             return
@@ -149,16 +148,15 @@ class Devnet:
             proxy.stop()
         for node in self.nodes.values():
             node.stop()
-        close_old_connections()
 
     # --- the market loop ----------------------------------------------------------------------
     def tick(self, now: float | None = None) -> int:
         """Advance the market to `now` (monotonic seconds) and publish what the push rules and
         the faults say; returns how many feeds published."""
         now = time.monotonic() if now is None else now
-        if self._last_tick is not None:
-            self.market.advance(max(0.0, now - self._last_tick))
-        self._last_tick = now
+        if self.last_tick is not None:
+            self.market.advance(max(0.0, now - self.last_tick))
+        self.last_tick = now
         self.faults.changed.clear()
         active = self.faults.active()
         self._apply_market_faults()

@@ -34,6 +34,7 @@ class Command(BaseCommand):
         except Exception as error:
             devnet.stop()
             raise CommandError(f"the devnet did not start: {error}") from error
+        devnet.publish_addresses()
         for chain in devnet.config.chains:
             self.stdout.write(
                 f"DEVNET — simulated market: {chain.slug} (chain id {chain.chain_id}) "
