@@ -35,9 +35,10 @@ migrate: install
 	$(MANAGE) migrate --no-input
 
 run: migrate
+	@$(MANAGE) load_catalog
 	@$(MANAGE) ensure_demo_user
 	@echo "Open http://$(HOST):$(PORT)/ and log in with the demo login above."
-	$(MANAGE) serve --host $(HOST) --port $(PORT)
+	$(MANAGE) serve --host $(HOST) --port $(PORT) $(if $(filter devnet,$(or $(OP_NETWORK),devnet)),--devnet)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,5 +9,6 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.devnet.urls")),
     path("admin/", admin.site.urls),
 ]

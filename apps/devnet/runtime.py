@@ -224,6 +224,7 @@ class Devnet:
             })
         return {
             "network": "devnet",
+            "protocols": sorted({f.protocol for f in self.feeds}),
             "label": "DEVNET — simulated market",
             "time": timezone.now().isoformat(),
             "time_scale": self.config.time_scale,

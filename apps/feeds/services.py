@@ -46,8 +46,10 @@ def store_observations(batch: Iterable[PriceObservation]) -> list[PriceObservati
         partitions.ensure_partitions(obs.source_ts for obs in observations)
         if connection.vendor == "postgresql":
             inserted = _insert_postgresql(observations)
+        elif connection.vendor == "sqlite":
+            inserted = _insert_sqlite(observations)
         else:
-            inserted = _insert_generic(observations)
+            raise NotImplementedError(f"{connection.vendor} is not supported")
         new_rows = _match_inserted(observations, inserted)
         if new_rows:
             transaction.on_commit(lambda: _announce(new_rows))
@@ -140,20 +142,34 @@ def _insert_postgresql(observations: Sequence[PriceObservation]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _insert_generic(observations: Sequence[PriceObservation]) -> list[tuple]:
-    by_column = {f.column: f for f in PriceObservation._meta.concrete_fields}
-    fields = [by_column[column] for column in _COLUMNS]
+def _sqlite_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _sqlite_datetime(moment: datetime) -> str:
+    # What Django's SQLite backend stores for an aware datetime: naive UTC, str() format.
+    return str(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+def _sqlite_params(obs: PriceObservation) -> tuple:
+    """The row as SQLite stores it (exact numbers as TEXT, see fields.py); done by hand
+    because the generic per-field preparation costs more than the insert itself."""
+    return (
+        obs.feed_id, str(obs.raw_answer), obs.decimals, str(obs.price),
+        _sqlite_datetime(obs.source_ts), _sqlite_datetime(obs.fetched_at),
+        _sqlite_text(obs.round_id), _sqlite_text(obs.confidence), obs.block_number,
+        obs.verified,
+    )
+
+
+def _insert_sqlite(observations: Sequence[PriceObservation]) -> list[tuple]:
     table = PriceObservation._meta.db_table
     placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     rows = []
     with connection.cursor() as cursor:
         for start in range(0, len(observations), _SQLITE_CHUNK):
             chunk = observations[start:start + _SQLITE_CHUNK]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for obs in chunk
-                for field, value in zip(fields, _row(obs), strict=True)
-            ]
+            params = [value for obs in chunk for value in _sqlite_params(obs)]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
                 + ", ".join([placeholders] * len(chunk))

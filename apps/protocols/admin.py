@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from .models import Protocol
+from .models import CatalogLoad, Protocol
 
 
 @admin.register(Protocol)
@@ -16,3 +16,9 @@ class ProtocolAdmin(admin.ModelAdmin):
     @admin.display(ordering="feed_count", description="feeds")
     def feed_count(self, obj: Protocol) -> int:
         return obj.feed_count
+
+
+@admin.register(CatalogLoad)
+class CatalogLoadAdmin(admin.ModelAdmin):
+    list_display = ["loaded_at", "network", "catalog_version", "feeds", "mainnet_backed"]
+    list_filter = ["network"]

@@ -2,6 +2,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
+import pytest
+from django.core.management import CommandError, call_command
+
 from apps.devnet.history import seed_history
 from apps.devnet.models import SeededHistory
 from apps.feeds.models import PriceObservation
@@ -35,3 +38,12 @@ def test_seeding_twice_writes_nothing_new(db):
     feed = FeedFactory(pair=PairFactory(base=AssetFactory(symbol="BTC")))
     assert seed_history([feed], end=END, days=1, anchors={}) == 1440
     assert seed_history([feed], end=END + timedelta(hours=1), days=1, anchors={}) == 0
+
+
+def test_seed_command_seeds_the_main_pairs_and_refuses_bad_anchors(db):
+    feed = FeedFactory(pair=PairFactory(base=AssetFactory(symbol="ETH")))
+    call_command("seed_devnet_history", "--days", "1", "--anchors", '{"ETH": "2500"}')
+    last = PriceObservation.objects.filter(feed=feed).order_by("source_ts").last()
+    assert abs(last.price - 2500) / 2500 < Decimal("0.005")
+    with pytest.raises(CommandError, match="anchors"):
+        call_command("seed_devnet_history", "--anchors", "[1, 2")

@@ -12,6 +12,7 @@ from urllib import request as urlrequest
 from urllib.error import HTTPError
 
 import pytest
+from django.urls import reverse
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
@@ -276,3 +277,38 @@ def test_control_api_answers_bad_requests_with_json_errors(devnet):
     status = client.status()
     assert status["label"] == "DEVNET — simulated market"
     assert {f["key"] for f in status["feeds"]} == {f.key for f in FEEDS}
+
+
+def test_staff_page_shows_the_devnet_and_injects_and_clears_faults(devnet, clock, client,
+                                                                    admin_user, settings):
+    settings.OP_DEVNET_CONTROL_URL = devnet.control.url
+    client.force_login(admin_user)
+    page = client.get(reverse("devnet"))
+    assert page.status_code == 200
+    assert b"simulated market" in page.content
+    assert b"chainlink-ethereum-eth-usd" in page.content
+    client.post(reverse("devnet_inject"),
+                {"kind": "freeze", "target": "chainlink-ethereum-eth-usd"})
+    assert [(f.kind, f.target) for f in devnet.faults.active()] == [
+        ("freeze", "chainlink-ethereum-eth-usd")
+    ]
+    response = client.post(reverse("devnet_inject"), {"kind": "freeze", "target": "nope"},
+                           follow=True)
+    assert b"Fault not injected" in response.content
+    client.post(reverse("devnet_clear"))
+    assert devnet.faults.active() == []
+
+
+def test_devnet_page_is_for_staff_only(client, django_user_model, db):
+    user = django_user_model.objects.create_user("trader@example.com", "pw")
+    client.force_login(user)
+    response = client.get(reverse("devnet"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_devnet_page_says_so_when_the_devnet_is_not_running(client, admin_user, settings):
+    settings.OP_DEVNET_CONTROL_URL = "http://127.0.0.1:9"  # nothing listens there
+    client.force_login(admin_user)
+    response = client.get(reverse("devnet"))
+    assert b"does not answer" in response.content

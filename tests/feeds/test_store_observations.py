@@ -95,8 +95,10 @@ def test_negative_answer_is_stored_as_reported(feed):
 
 def test_timestamps_are_stored_in_utc(feed):
     tokyo = timezone(timedelta(hours=9))
-    store_observations([observation(feed, 1, T0.astimezone(tokyo))])
+    store_observations([observation(feed, 1, T0.astimezone(tokyo), round_id=7)])
     assert PriceObservation.objects.get().source_ts == T0
+    # Stored the way the ORM itself stores values, so its lookups find the row.
+    assert PriceObservation.objects.filter(source_ts=T0, round_id=7, raw_answer=1).exists()
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,16 @@
 """`manage.py devnet`: start the local oracle devnet and run it until Ctrl-C."""
+import json
 import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
-from django.utils import timezone
 
 from apps.devnet.config import devnet_config
-from apps.devnet.history import seed_history
 from apps.devnet.runtime import Devnet
-from apps.feeds.models import Feed
 
 
 class Command(BaseCommand):
@@ -25,8 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int | None, no_history: bool, **options) -> None:
         if settings.OP_NETWORK != "devnet":
             raise CommandError("OP_NETWORK is not devnet; the devnet only runs for devnet.")
-        call_command("load_catalog", "--network", "devnet", stdout=self.stdout)
         devnet = Devnet.from_database(devnet_config(seed=seed))
+        if not devnet.feeds:
+            raise CommandError("no on-chain feeds: run `manage.py load_catalog --network devnet`")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -42,9 +42,13 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"DEVNET control API at {devnet.control.url}; "
                           f"{len(devnet.feeds)} on-chain feeds publishing.")
+        seeder = None
         if not no_history:
-            threading.Thread(target=self._seed, args=(devnet,), daemon=True,
-                             name="devnet-history").start()
+            anchors = {s: str(devnet.market.price(s)) for s in devnet.market.assets}
+            seeder = subprocess.Popen(  # noqa: S603 (our own manage.py)
+                [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"),
+                 "seed_devnet_history", "--anchors", json.dumps(anchors)]
+            )
         runner = threading.Thread(target=devnet.run, daemon=True, name="devnet-market")
         runner.start()
         try:
@@ -54,18 +58,7 @@ class Command(BaseCommand):
             pass
         finally:
             self.stdout.write("DEVNET stopping…")
+            if seeder and seeder.poll() is None:
+                seeder.terminate()  # each feed's history is one transaction: nothing half-done
             devnet.stop()
             runner.join(5)
-
-    def _seed(self, devnet: Devnet) -> None:
-        try:
-            anchors = {symbol: devnet.market.price(symbol) for symbol in devnet.market.assets}
-            feeds = Feed.objects.filter(enabled=True).select_related(
-                "protocol", "pair__base", "pair__quote"
-            )
-            rows = seed_history(list(feeds), end=timezone.now(),
-                                days=settings.OP_DEVNET_HISTORY_DAYS, anchors=anchors)
-            if rows:
-                self.stdout.write(f"DEVNET seeded {rows} simulated observations of history")
-        finally:
-            close_old_connections()

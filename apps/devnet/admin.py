@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from .models import SeededHistory
+
+
+@admin.register(SeededHistory)
+class SeededHistoryAdmin(admin.ModelAdmin):
+    list_display = ["feed", "start", "end", "rows", "created_at"]
+    list_select_related = ["feed"]
+    search_fields = ["feed__key"]
+    raw_id_fields = ["feed"]
