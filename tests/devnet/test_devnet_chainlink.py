@@ -107,3 +107,16 @@ def test_no_rounds_yet_reads_as_zeros(devnet) -> None:
         0,
         phase_round(1, 0),
     ]
+
+
+def test_a_feed_left_alone_past_its_heartbeat_reads_as_stale(devnet) -> None:
+    heartbeat = 3600
+    agg = devnet.chainlink_aggregator
+    devnet.transact(agg.functions.transmit(3_000_00000000, devnet.latest_timestamp()))
+    proxy = devnet.iface("AggregatorV3Interface", devnet.chainlink_proxy.address)
+    updated_at = proxy.functions.latestRoundData().call()[3]
+    devnet.rpc("evm_increaseTime", heartbeat + 1)
+    devnet.rpc("evm_mine")
+    # Nothing changed on the feed; only time passed: a reader sees its age exceed the heartbeat.
+    assert proxy.functions.latestRoundData().call()[3] == updated_at
+    assert devnet.latest_timestamp() - updated_at > heartbeat
