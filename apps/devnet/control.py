@@ -10,61 +10,48 @@ Errors are JSON: {"error": "..."} with HTTP 400 or 404.
 """
 import json
 import logging
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib import error as urlerror
 from urllib import request as urlrequest
 
 from .faults import SPECS, FaultBook, FaultError
+from .loopback import JsonHandler, LoopbackServer
 
 logger = logging.getLogger(__name__)
 
 
-class ControlServer:
+class ControlServer(LoopbackServer):
+    name = "devnet-control"
+
     def __init__(self, faults: FaultBook, status: Callable[[], dict], port: int) -> None:
         self.faults = faults
         self.status = status
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="devnet-control")
+        super().__init__(port)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def handler_class(self) -> type[JsonHandler]:
         control = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args) -> None:
-                logger.debug("control: " + format, *args)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 if self.path == "/status":
-                    self._reply(200, control.status())
+                    self.send_json(200, control.status())
                 elif self.path == "/faults":
-                    self._reply(200, [f.as_json() for f in control.faults.active()])
+                    self.send_json(200, [f.as_json() for f in control.faults.active()])
                 elif self.path == "/fault-kinds":
-                    self._reply(200, {
+                    self.send_json(200, {
                         kind: {"targets": spec.targets, "help": spec.help,
                                "params": {n: str(d) for n, (_, d) in spec.params.items()}}
                         for kind, spec in SPECS.items()
                     })
                 else:
-                    self._reply(404, {"error": f"no route GET {self.path}"})
+                    self.send_json(404, {"error": f"no route GET {self.path}"})
 
             def do_POST(self) -> None:
                 if self.path != "/faults":
-                    self._reply(404, {"error": f"no route POST {self.path}"})
+                    self.send_json(404, {"error": f"no route POST {self.path}"})
                     return
                 try:
-                    body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                    body = json.loads(self.read_body())
                     if not isinstance(body, dict):
                         raise FaultError("the body must be a JSON object")
                     fault = control.faults.add(
@@ -72,33 +59,25 @@ class ControlServer:
                         body.get("params") or {},
                     )
                 except (ValueError, TypeError) as error:  # FaultError and bad JSON
-                    self._reply(400, {"error": str(error)})
+                    self.send_json(400, {"error": str(error)})
                     return
                 logger.warning("devnet fault injected: %s %s %s", fault.kind, fault.target,
                                fault.as_json()["params"])
-                self._reply(201, fault.as_json())
+                self.send_json(201, fault.as_json())
 
             def do_DELETE(self) -> None:
                 parts = self.path.strip("/").split("/")
                 if parts[0] != "faults" or len(parts) > 2:
-                    self._reply(404, {"error": f"no route DELETE {self.path}"})
+                    self.send_json(404, {"error": f"no route DELETE {self.path}"})
                     return
                 try:
                     cleared = control.faults.clear(int(parts[1]) if len(parts) == 2 else None)
                 except ValueError as error:
-                    self._reply(404, {"error": str(error)})
+                    self.send_json(404, {"error": str(error)})
                     return
                 for fault in cleared:
                     logger.warning("devnet fault cleared: %s %s", fault.kind, fault.target)
-                self._reply(200, {"cleared": [f.as_json() for f in cleared]})
-
-            def _reply(self, status: int, payload: object) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_json(200, {"cleared": [f.as_json() for f in cleared]})
 
         return Handler
 

@@ -99,14 +99,19 @@ def _deploy_suite(node: chain.AnvilNode) -> Devnet:
     )
 
 
-@pytest.fixture(scope="session")
-def devnet_session() -> Iterator[Devnet]:
+def require_anvil() -> None:
+    """Skip without the anvil binary on a laptop; fail under CI=true."""
     try:
         chain.anvil_path()
     except chain.AnvilNotFoundError as exc:
         if IN_CI:
             pytest.fail(f"CI=true and anvil is missing: {exc}")
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def devnet_session() -> Iterator[Devnet]:
+    require_anvil()
     node = chain.start_anvil(CHAIN_ID, chain.free_port(), block_time=None)
     try:
         yield _deploy_suite(node)

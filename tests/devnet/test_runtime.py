@@ -22,7 +22,7 @@ from apps.devnet.faults import FaultError
 from apps.devnet.runtime import ChainConfig, Devnet, DevnetConfig
 from apps.devnet.simulators import FeedSpec
 
-from .conftest import IN_CI
+from .conftest import require_anvil
 
 READER = "0x4f7261636c65506c6174666f726d526561646572"
 
@@ -53,12 +53,7 @@ FEEDS = [
 
 @pytest.fixture(scope="module")
 def devnet():
-    try:
-        evm.anvil_path()
-    except evm.AnvilNotFoundError as error:
-        if IN_CI:
-            pytest.fail(f"CI=true and anvil is missing: {error}")
-        pytest.skip(str(error))
+    require_anvil()
     config = DevnetConfig(
         chains=(ChainConfig("ethereum", 1, evm.free_port(), evm.free_port()),),
         control_port=evm.free_port(), block_time=1, time_scale=60, reader=READER, seed=42,

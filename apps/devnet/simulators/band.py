@@ -1,4 +1,3 @@
-from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
 
 
@@ -9,9 +8,7 @@ class Band(OnChainSimulator):
     protocol = "band"
 
     def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
-        if "band" not in chain.shared:
-            chain.shared["band"] = deploy(chain.w3, "BandStdReference")
-        feed.contract = chain.shared["band"]
+        feed.contract = chain.shared_contract("BandStdReference")
         feed.address = feed.contract.address
         if feed.quote != "USD":
             raise ValueError(f"{feed.key}: the devnet Band simulator relays USD rates only")

@@ -4,6 +4,8 @@ from typing import Any
 
 from web3 import Web3
 
+from ..chain import deploy
+
 GAS = 1_000_000  # explicit, so a write is one eth_sendTransaction (no eth_estimateGas)
 
 
@@ -24,6 +26,13 @@ class ChainContext:
     owner: str
     reader: str  # the address the platform reads Chronicle with (whitelisted)
     shared: dict[str, Any] = field(default_factory=dict)  # one-per-chain contracts
+
+    def shared_contract(self, artifact: str, *args: Any, key: str | None = None) -> Any:
+        """A contract deployed once per chain (Band, Tellor, DIA, tokens)."""
+        key = key or artifact
+        if key not in self.shared:
+            self.shared[key] = deploy(self.w3, artifact, *args)
+        return self.shared[key]
 
     def send(self, call: Any) -> None:
         """Send a write without waiting for it to be mined."""

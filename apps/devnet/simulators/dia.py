@@ -1,4 +1,3 @@
-from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
 
 
@@ -8,9 +7,7 @@ class Dia(OnChainSimulator):
     protocol = "dia"
 
     def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
-        if "dia" not in chain.shared:
-            chain.shared["dia"] = deploy(chain.w3, "DIAOracleV2")
-        feed.contract = chain.shared["dia"]
+        feed.contract = chain.shared_contract("DIAOracleV2")
         feed.address = feed.contract.address
 
     def publish(self, chain: ChainContext, feed: FeedSpec, value: int, timestamp: int) -> None:

@@ -1,7 +1,6 @@
 from eth_abi import encode
 from eth_utils import keccak
 
-from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
 
 
@@ -18,9 +17,7 @@ class Tellor(OnChainSimulator):
     protocol = "tellor"
 
     def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
-        if "tellor" not in chain.shared:
-            chain.shared["tellor"] = deploy(chain.w3, "TellorOracle")
-        feed.contract = chain.shared["tellor"]
+        feed.contract = chain.shared_contract("TellorOracle")
         feed.address = feed.contract.address
         query_id = spot_price_query_id(
             feed.params.get("query_asset", feed.base.lower()),

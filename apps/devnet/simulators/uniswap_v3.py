@@ -27,16 +27,11 @@ class UniswapV3(OnChainSimulator):
 
     protocol = "uniswap-v3"
 
-    def _token(self, chain: ChainContext, spec: dict):
-        key = f"token:{spec['symbol']}"
-        if key not in chain.shared:
-            chain.shared[key] = deploy(chain.w3, "ERC20Stub", spec["symbol"], spec["symbol"],
-                                       spec["decimals"])
-        return chain.shared[key]
-
     def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
-        token0, token1 = self._token(chain, feed.params["token0"]), self._token(
-            chain, feed.params["token1"]
+        token0, token1 = (
+            chain.shared_contract("ERC20Stub", token["symbol"], token["symbol"],
+                                  token["decimals"], key=f"token:{token['symbol']}")
+            for token in (feed.params["token0"], feed.params["token1"])
         )
         feed.contract = deploy(
             chain.w3, "UniswapV3Pool", token0.address, token1.address,
