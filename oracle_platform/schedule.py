@@ -4,6 +4,7 @@ Production runs these through Celery beat (`CELERY_BEAT_SCHEDULE`, synced into
 django-celery-beat); `manage.py serve` runs the very same task functions from the
 in-process scheduler so that a laptop needs no broker.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -12,12 +13,32 @@ class PeriodicTask:
     name: str  # the Celery task name
     path: str  # dotted path of the task function
     every_seconds: float
+    args: tuple = ()
+
+    @property
+    def entry(self) -> str:
+        """The beat entry's name: one task may run with several argument sets."""
+        return ":".join((self.name, *map(str, self.args)))
 
 
-PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
-    PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
-)
+def periodic_tasks(evm_chains: Iterable[str], sync_interval: float) -> tuple[PeriodicTask, ...]:
+    return (
+        PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
+        PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
+        *(
+            PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
+                         sync_interval, args=(chain,))
+            for chain in evm_chains
+        ),
+    )
 
 
-def celery_beat_schedule() -> dict[str, dict]:
-    return {t.name: {"task": t.name, "schedule": t.every_seconds} for t in PERIODIC_TASKS}
+def celery_beat_schedule(tasks: Iterable[PeriodicTask]) -> dict[str, dict]:
+    return {
+        task.entry: {
+            "task": task.name, "schedule": task.every_seconds, "args": task.args,
+            # A tick that could not start in time is worthless: never queue a backlog.
+            "options": {"expires": max(task.every_seconds * 2, 1.0)},
+        }
+        for task in tasks
+    }

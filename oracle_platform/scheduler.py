@@ -7,24 +7,25 @@ import threading
 import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
-from oracle_platform.schedule import PERIODIC_TASKS, PeriodicTask
+from oracle_platform.schedule import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
 
 class InProcessScheduler:
-    def __init__(self, tasks: Iterable[PeriodicTask] = PERIODIC_TASKS) -> None:
-        self.tasks = tuple(tasks)
+    def __init__(self, tasks: Iterable[PeriodicTask] | None = None) -> None:
+        self.tasks = tuple(settings.OP_PERIODIC_TASKS if tasks is None else tasks)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for task in self.tasks:
             thread = threading.Thread(
-                target=self._loop, args=(task,), name=f"scheduler:{task.name}", daemon=True
+                target=self._loop, args=(task,), name=f"scheduler:{task.entry}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
@@ -40,13 +41,13 @@ class InProcessScheduler:
         func = import_string(task.path)
         started = time.monotonic()
         try:
-            func()
+            func(*task.args)
         except Exception:
-            logger.exception("periodic task %s failed", task.name)
+            logger.exception("periodic task %s failed", task.entry)
             return False
         finally:
             close_old_connections()
-        logger.debug("periodic task %s took %.3fs", task.name, time.monotonic() - started)
+        logger.debug("periodic task %s took %.3fs", task.entry, time.monotonic() - started)
         return True
 
     def _loop(self, task: PeriodicTask) -> None:

@@ -8,6 +8,8 @@ from django.conf import settings
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
+pytest_plugins = ["tests.devnet_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -1,6 +1,8 @@
 import threading
 
-from oracle_platform.schedule import PERIODIC_TASKS, PeriodicTask, celery_beat_schedule
+from django.conf import settings
+
+from oracle_platform.schedule import PeriodicTask
 from oracle_platform.scheduler import InProcessScheduler
 
 calls: list[str] = []
@@ -17,12 +19,13 @@ def explode() -> None:
 
 
 def test_celery_beat_and_the_in_process_scheduler_share_one_task_list():
-    schedule = celery_beat_schedule()
-    assert set(schedule) == {t.name for t in PERIODIC_TASKS}
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert set(schedule) == {t.entry for t in settings.OP_PERIODIC_TASKS}
+    assert schedule["protocols.sync_chain:ethereum"]["args"] == ("ethereum",)
     from oracle_platform.celery import app
 
     app.loader.import_default_modules()
-    for task in PERIODIC_TASKS:
+    for task in settings.OP_PERIODIC_TASKS:
         # The Celery task registered under the beat name is the function the scheduler calls.
         assert task.name in app.tasks
         assert app.tasks[task.name].__module__ + "." + app.tasks[task.name].__name__ == task.path

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from oracle_platform.processes import die_with_parent
+
 if TYPE_CHECKING:
     from web3 import Web3
     from web3.contract import Contract
@@ -191,7 +193,9 @@ def start_anvil(
         if log_path is None
         else log_path.open("a+b")
     )
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+    )
     node = AnvilNode(
         url=f"http://{LOOPBACK}:{port}", chain_id=chain_id, port=port, process=process, log=log
     )

@@ -35,3 +35,43 @@ class CatalogLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network} catalog v{self.catalog_version} ({self.feeds} feeds)"
+
+
+class SyncRun(models.Model):
+    """One read of one protocol on one chain (or one HTTP protocol) by the sync engine."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="sync_runs")
+    chain = models.ForeignKey(
+        "feeds.Chain", on_delete=models.CASCADE, null=True, blank=True, related_name="sync_runs"
+    )
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    block_number = models.BigIntegerField(null=True, blank=True)
+    feeds_read = models.PositiveIntegerField()
+    ok = models.PositiveIntegerField(help_text="valid values read")
+    new = models.PositiveIntegerField(help_text="of which new observations")
+    rejected = models.PositiveIntegerField(help_text="quarantined values")
+    failed = models.PositiveIntegerField(help_text="feeds that returned no value")
+    error_class = models.CharField(max_length=40, blank=True, help_text="most common failure")
+    breaker = models.CharField(max_length=10, default="closed")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["protocol", "chain", "-started_at"], name="syncrun_recent")]
+
+    def __str__(self) -> str:
+        where = self.chain if self.chain_id else "off-chain"
+        return f"{self.protocol} on {where} at {self.started_at:%H:%M:%S}"
+
+
+class FeedReadState(models.Model):
+    """The sync engine's last word on a feed: written only when its state changes."""
+
+    feed = models.OneToOneField("feeds.Feed", on_delete=models.CASCADE, related_name="read_state")
+    ok = models.BooleanField(default=True)
+    reason = models.CharField(max_length=40, blank=True)
+    detail = models.TextField(blank=True)
+    since = models.DateTimeField(help_text="when the feed entered this state")
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}: {'ok' if self.ok else self.reason}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import environ
 
-from oracle_platform.schedule import celery_beat_schedule
+from oracle_platform.schedule import celery_beat_schedule, periodic_tasks
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -119,7 +119,6 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = celery_beat_schedule()
 
 # The in-process scheduler runs the same periodic task functions inside `manage.py serve`.
 OP_SCHEDULER_ENABLED = env.bool("OP_SCHEDULER_ENABLED", default=True)
@@ -209,6 +208,19 @@ OP_RPC_URLS = {
     )
     for slug, chain in OP_DEVNET_CHAINS.items()
 }
+OP_RPC_TIMEOUT = env.float("OP_RPC_TIMEOUT", default=5.0)
+OP_RPC_RETRIES = env.int("OP_RPC_RETRIES", default=2)
+OP_MULTICALL_CHUNK = env.int("OP_MULTICALL_CHUNK", default=100)
+
+# --- The sync engine ------------------------------------------------------------------------------
+OP_SYNC_INTERVAL = env.float("OP_SYNC_INTERVAL", default=1.0)  # seconds between chain polls
+OP_SYNC_FEED_REFRESH = env.float("OP_SYNC_FEED_REFRESH", default=30.0)
+OP_SYNC_RUN_RETENTION_HOURS = env.int("OP_SYNC_RUN_RETENTION_HOURS", default=24)
+OP_MAX_JUMP_BPS = env.int("OP_MAX_JUMP_BPS", default=5000)
+OP_STALE_BEYOND_HEARTBEATS = env.int("OP_STALE_BEYOND_HEARTBEATS", default=100)
+OP_BREAKER_FAILURES = env.int("OP_BREAKER_FAILURES", default=5)
+OP_BREAKER_COOLDOWN = env.float("OP_BREAKER_COOLDOWN", default=30.0)
+
 # Chronicle whitelists its readers: the platform reads with eth_call from this address
 # ("OraclePlatformReader" in ASCII), which must be kissed (the devnet does it).
 OP_CHRONICLE_READER = env.str(
@@ -236,3 +248,7 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# --- Periodic work (Celery beat in production, the in-process scheduler under `serve`) ----------
+OP_PERIODIC_TASKS = periodic_tasks(OP_RPC_URLS, OP_SYNC_INTERVAL)
+CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)

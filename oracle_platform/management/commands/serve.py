@@ -3,15 +3,11 @@
 HTTP and WebSockets from uvicorn plus the in-process scheduler, so the in-memory channel
 layer and the local-memory cache are shared by everything and no Redis is needed.
 """
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from oracle_platform.processes import spawn_manage, stop
 from oracle_platform.scheduler import InProcessScheduler
 
 
@@ -32,12 +28,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, host: str, port: int, no_scheduler: bool, devnet: bool, **options
     ) -> None:
-        devnet_process = None
-        if devnet:
-            # Its own process: the market loop and the history seeding stay off this one's GIL.
-            devnet_process = subprocess.Popen(  # noqa: S603 (our own manage.py)
-                [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "devnet"]
-            )
+        # Its own process: the market loop and the history seeding stay off this one's GIL.
+        devnet_process = spawn_manage("devnet") if devnet else None
         scheduler = None
         if settings.OP_SCHEDULER_ENABLED and not no_scheduler:
             scheduler = InProcessScheduler()
@@ -55,9 +47,4 @@ class Command(BaseCommand):
         finally:
             if scheduler:
                 scheduler.stop()
-            if devnet_process and devnet_process.poll() is None:
-                devnet_process.send_signal(signal.SIGTERM)
-                try:
-                    devnet_process.wait(15)
-                except subprocess.TimeoutExpired:
-                    devnet_process.kill()
+            stop(devnet_process)

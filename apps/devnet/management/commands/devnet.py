@@ -1,16 +1,14 @@
 """`manage.py devnet`: start the local oracle devnet and run it until Ctrl-C."""
 import json
 import signal
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.devnet.config import devnet_config
 from apps.devnet.runtime import Devnet
+from oracle_platform.processes import spawn_manage, stop
 
 
 class Command(BaseCommand):
@@ -27,8 +25,8 @@ class Command(BaseCommand):
         devnet = Devnet.from_database(devnet_config(seed=seed))
         if not devnet.feeds:
             raise CommandError("no on-chain feeds: run `manage.py load_catalog --network devnet`")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         try:
             devnet.start()
         except Exception as error:
@@ -45,20 +43,16 @@ class Command(BaseCommand):
         seeder = None
         if not no_history:
             anchors = {s: str(devnet.market.price(s)) for s in devnet.market.assets}
-            seeder = subprocess.Popen(  # noqa: S603 (our own manage.py)
-                [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"),
-                 "seed_devnet_history", "--anchors", json.dumps(anchors)]
-            )
+            seeder = spawn_manage("seed_devnet_history", "--anchors", json.dumps(anchors))
         runner = threading.Thread(target=devnet.run, daemon=True, name="devnet-market")
         runner.start()
         try:
-            while not stop.wait(0.5):
+            while not stopping.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
             self.stdout.write("DEVNET stopping…")
-            if seeder and seeder.poll() is None:
-                seeder.terminate()  # each feed's history is one transaction: nothing half-done
+            stop(seeder)  # each feed's history is one transaction: nothing is left half-done
             devnet.stop()
             runner.join(5)

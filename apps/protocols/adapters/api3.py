@@ -1,0 +1,28 @@
+"""API3 dAPIs: the reader proxy's read() -> (int224 value, uint32 timestamp), 18 decimals."""
+from datetime import datetime
+
+from apps.feeds.models import Feed, PriceObservation
+
+from ..abi import Function
+from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
+from .base import Problem, observation, rejected, unix_time
+
+READ = Function("read()", ("int224", "uint32"))
+
+
+class Api3Adapter(EvmAdapter):
+    protocol = "api3"
+
+    def calls(self, feed: Feed) -> list[EvmCall]:
+        return [EvmCall(feed.address, READ.encode())]
+
+    def decode(self, feed: Feed, results: list[CallResult], block: Block,
+               fetched_at: datetime) -> PriceObservation | Problem:
+        data = decode_or_problem(feed, READ, results[0])
+        if isinstance(data, Problem):
+            return data
+        value, timestamp = data
+        if timestamp == 0:
+            return rejected(feed, "no_timestamp", value)
+        return observation(feed, value, unix_time(timestamp), fetched_at=fetched_at,
+                           block_number=block.number)

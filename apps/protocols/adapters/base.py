@@ -1,0 +1,88 @@
+"""The one small interface every protocol adapter implements.
+
+An adapter turns a protocol's wire format into unsaved PriceObservations and typed problems.
+It never imports views, Channels or Celery; the sync engine is its only caller.
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from apps.feeds.models import Feed, PriceObservation
+
+
+class ProblemKind(StrEnum):
+    TRANSIENT = "transient"  # retry later: timeouts, connection errors, 5xx, rate limits
+    PERMANENT = "permanent"  # will not fix itself: no contract, revert, malformed answer
+    REJECTED = "rejected"  # a value came back but must not become a price: quarantine it
+
+
+@dataclass(frozen=True)
+class Problem:
+    feed: Feed
+    kind: ProblemKind
+    reason: str  # short code, e.g. "non_positive", "reverted", "timeout"
+    detail: str = ""
+    raw_value: str = ""
+    source_ts: datetime | None = None
+
+
+@dataclass
+class ReadResult:
+    observations: list[PriceObservation] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: "ReadResult") -> None:
+        self.observations.extend(other.observations)
+        self.problems.extend(other.problems)
+
+
+class AdapterError(Exception):
+    """A failure of a whole request (all feeds in it share the fate)."""
+
+    kind = ProblemKind.TRANSIENT
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason:
+            self.reason = reason
+
+
+class TransientError(AdapterError):
+    kind = ProblemKind.TRANSIENT
+    reason = "transient"
+
+
+class PermanentError(AdapterError):
+    kind = ProblemKind.PERMANENT
+    reason = "permanent"
+
+
+class Adapter:
+    protocol: str
+
+    def read(self, feeds: Sequence[Feed], *, now: datetime) -> ReadResult:
+        raise NotImplementedError
+
+
+def unix_time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def observation(
+    feed: Feed, raw: int, source_ts: datetime, *, fetched_at: datetime, decimals: int | None = None,
+    round_id: int | None = None, confidence: Decimal | None = None,
+    block_number: int | None = None, verified: bool | None = None,
+) -> PriceObservation:
+    return PriceObservation(
+        feed=feed, raw_answer=raw, decimals=feed.decimals if decimals is None else decimals,
+        source_ts=source_ts, fetched_at=fetched_at, round_id=round_id, confidence=confidence,
+        block_number=block_number, verified=verified,
+    )
+
+
+def rejected(feed: Feed, reason: str, raw: object, detail: str = "",
+             source_ts: datetime | None = None) -> Problem:
+    return Problem(feed, ProblemKind.REJECTED, reason, detail, str(raw), source_ts)

@@ -1,0 +1,281 @@
+"""The sync engine: read every enabled feed, validate, store, record the run.
+
+`sync_chain(slug)` is one tick for one EVM chain: it reacts to a new block (one cheap
+`eth_blockNumber`), then reads the feeds of all protocols on that chain in one batch
+(`evm.read_chain`), quarantines what validation rejects, stores the rest in one
+`store_observations` call and records one SyncRun per protocol. The in-process scheduler
+(`make run`) and Celery (production) call the very same function.
+"""
+import logging
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from apps.feeds.models import Chain, Feed, PriceObservation, QuarantinedRead
+from apps.feeds.services import quarantine_reads, store_observations
+
+from . import validation
+from .adapters import EVM_ADAPTERS
+from .adapters.base import AdapterError, Problem, ProblemKind, ReadResult
+from .breaker import Breaker, State
+from .evm import read_chain
+from .models import FeedReadState, Protocol, SyncRun
+from .rpc import JsonRpcClient
+
+logger = logging.getLogger(__name__)
+_local = threading.local()
+
+
+def rpc_setting(chain: Chain) -> str:
+    return f"OP_RPC_URL_{chain.slug.upper()}"
+
+
+def rpc_url(chain: Chain) -> str:
+    """The chain's JSON-RPC URL, or "" when `OP_RPC_URL_<CHAIN>` is not configured."""
+    return settings.OP_RPC_URLS.get(chain.slug, "")
+
+
+def rpc_client(chain: Chain) -> JsonRpcClient:
+    """One client (and HTTP session) per chain per thread."""
+    clients = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    url = rpc_url(chain)
+    if clients.get(chain.slug) is None or clients[chain.slug].url != url:
+        clients[chain.slug] = JsonRpcClient(url, timeout=settings.OP_RPC_TIMEOUT,
+                                            retries=settings.OP_RPC_RETRIES)
+    return clients[chain.slug]
+
+
+@dataclass
+class _EngineState:
+    """What the engine remembers between ticks in this process."""
+
+    last_block: dict[str, int] = field(default_factory=dict)
+    feeds: dict[str, tuple[float, list[Feed]]] = field(default_factory=dict)
+    latest: dict[int, Decimal] = field(default_factory=dict)  # feed id -> last stored price
+    latest_loaded: bool = False
+    quarantined: dict[int, tuple] = field(default_factory=dict)  # feed id -> last signature
+    read_reason: dict[int, str] = field(default_factory=dict)  # feed id -> "" when ok
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_state = _EngineState()
+
+
+def reset_engine_state() -> None:
+    """Forget caches (tests; after a catalog reload the feed list refreshes by itself)."""
+    global _state
+    _state = _EngineState()
+
+
+def chain_feeds(slug: str) -> list[Feed]:
+    """Enabled EVM feeds of a chain, refreshed every OP_SYNC_FEED_REFRESH seconds."""
+    loaded_at, feeds = _state.feeds.get(slug, (0.0, []))
+    # An empty list is not kept: the devnet writes its addresses a few seconds after start.
+    if not feeds or time.monotonic() - loaded_at > settings.OP_SYNC_FEED_REFRESH:
+        feeds = list(
+            Feed.objects.filter(enabled=True, source_kind=Feed.SourceKind.EVM, chain__slug=slug)
+            .exclude(address="")
+            .select_related("protocol", "pair__base", "pair__quote", "chain")
+        )
+        _state.feeds[slug] = (time.monotonic(), feeds)
+    return feeds
+
+
+def _load_latest_prices() -> None:
+    if _state.latest_loaded:
+        return
+    ids = PriceObservation.objects.values("feed_id").distinct()
+    for feed_id in ids.values_list("feed_id", flat=True):
+        last = (PriceObservation.objects.filter(feed_id=feed_id)
+                .order_by("-source_ts").values_list("price", flat=True).first())
+        if last is not None:
+            _state.latest[feed_id] = last
+    _state.latest_loaded = True
+
+
+def reference_price(feed: Feed, peers: list[Feed]) -> Decimal | None:
+    """Median of the pair's other feeds' last prices, else the feed's own last price."""
+    others = [_state.latest[p.pk] for p in peers if p.pk != feed.pk and p.pk in _state.latest]
+    if others:
+        return statistics.median(others)
+    return _state.latest.get(feed.pk)
+
+
+@dataclass
+class _Tally:
+    feeds: int = 0
+    ok: int = 0
+    new: int = 0
+    rejected: int = 0
+    failed: int = 0
+    transient: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+
+def sync_chain(slug: str, *, client: JsonRpcClient | None = None) -> list[SyncRun] | None:
+    """One tick for one EVM chain; None when there was nothing to do (no new block, another
+    worker busy with this chain, or the chain not configured)."""
+    lock = f"sync:chain:{slug}"
+    if not cache.add(lock, 1, timeout=60):
+        return None
+    try:
+        return _sync_chain(slug, client)
+    finally:
+        cache.delete(lock)
+
+
+def _sync_chain(slug: str, client: JsonRpcClient | None) -> list[SyncRun] | None:
+    feeds = chain_feeds(slug)
+    if not feeds:
+        return None
+    chain = feeds[0].chain
+    if client is None and not rpc_url(chain):
+        return None  # shown as "not configured" (selectors.feed_configuration), not a failure
+    client = client or rpc_client(chain)
+    started, started_at = time.monotonic(), timezone.now()
+    by_protocol: dict[str, list[Feed]] = defaultdict(list)
+    for feed in feeds:
+        if feed.protocol.slug in EVM_ADAPTERS:
+            by_protocol[feed.protocol.slug].append(feed)
+    breakers = {p: Breaker(p, slug) for p in by_protocol}
+    try:
+        block_number = int(client.call("eth_blockNumber", []), 16)
+    except AdapterError as error:
+        results = {p: ReadResult(problems=[Problem(f, error.kind, error.reason, str(error))
+                                           for f in fs]) for p, fs in by_protocol.items()}
+        return _finish(chain, by_protocol, results, breakers, started, started_at, None)
+    if _state.last_block.get(slug) == block_number:
+        return None  # block-driven: nothing can have changed
+    allowed = {EVM_ADAPTERS[p]: fs for p, fs in by_protocol.items() if breakers[p].allow()}
+    results = read_chain(client, allowed, block_number=block_number, fetched_at=started_at,
+                         chunk_size=settings.OP_MULTICALL_CHUNK)
+    _state.last_block[slug] = block_number
+    return _finish(chain, by_protocol, results, breakers, started, started_at, block_number)
+
+
+def _finish(
+    chain: Chain, by_protocol: dict[str, list[Feed]], results: dict[str, ReadResult],
+    breakers: dict[str, Breaker], started: float, started_at: datetime, block: int | None,
+) -> list[SyncRun]:
+    now = timezone.now()
+    with _state.lock:
+        _load_latest_prices()
+        accepted: list[PriceObservation] = []
+        problems: list[Problem] = []
+        tallies = {p: _Tally(feeds=len(fs)) for p, fs in by_protocol.items()}
+        peers: dict[int, list[Feed]] = defaultdict(list)
+        for feeds in by_protocol.values():
+            for feed in feeds:
+                peers[feed.pair_id].append(feed)
+        for protocol, result in results.items():
+            tally = tallies[protocol]
+            for obs in result.observations:
+                problem = validation.check(
+                    obs, reference=reference_price(obs.feed, peers[obs.feed.pair_id]), now=now
+                )
+                if problem:
+                    problems.append(problem)
+                else:
+                    accepted.append(obs)
+                    tally.ok += 1
+            problems.extend(result.problems)
+        for problem in problems:
+            tally = tallies[problem.feed.protocol.slug]
+            tally.reasons[problem.reason] += 1
+            if problem.kind == ProblemKind.REJECTED:
+                tally.rejected += 1
+            else:
+                tally.failed += 1
+                tally.transient += problem.kind == ProblemKind.TRANSIENT
+        with transaction.atomic():
+            stored = store_observations(accepted)
+            _quarantine(problems, now)
+            _record_read_states(by_protocol, problems, now)
+        for obs in stored:
+            tallies[obs.feed.protocol.slug].new += 1
+        for obs in accepted:
+            _state.latest[obs.feed_id] = obs.price
+
+    duration_ms = int((time.monotonic() - started) * 1000)
+    runs = []
+    protocols = {p.slug: p for p in Protocol.objects.filter(slug__in=list(by_protocol))}
+    for protocol, tally in tallies.items():
+        skipped = protocol not in results
+        all_failed = tally.transient and tally.transient == tally.feeds
+        state = breakers[protocol].state() if skipped else breakers[protocol].record(
+            success=not all_failed)
+        runs.append(SyncRun(
+            protocol=protocols[protocol], chain=chain, started_at=started_at,
+            duration_ms=duration_ms, block_number=block, feeds_read=0 if skipped else tally.feeds,
+            ok=tally.ok, new=tally.new, rejected=tally.rejected, failed=tally.failed,
+            error_class="breaker_open" if skipped else (
+                tally.reasons.most_common(1)[0][0] if tally.reasons else ""),
+            breaker=state,
+        ))
+        if state != State.CLOSED:
+            logger.warning("breaker for %s on %s is %s", protocol, chain.slug, state)
+    SyncRun.objects.bulk_create(runs)
+    total = _Tally()
+    for tally in tallies.values():
+        total.feeds += tally.feeds
+        total.ok, total.new = total.ok + tally.ok, total.new + tally.new
+        total.rejected, total.failed = total.rejected + tally.rejected, total.failed + tally.failed
+    logger.info("sync %s block %s: %d feeds, %d ok (%d new), %d rejected, %d failed in %d ms",
+                chain.slug, block, total.feeds, total.ok, total.new, total.rejected,
+                total.failed, duration_ms)
+    return runs
+
+
+def _quarantine(problems: list[Problem], now: datetime) -> None:
+    """Quarantine rejected reads, once per distinct (reason, value, source time) per feed."""
+    fresh = []
+    for problem in problems:
+        if problem.kind != ProblemKind.REJECTED:
+            continue
+        signature = (problem.reason, problem.raw_value, problem.source_ts)
+        feed_id = problem.feed.pk
+        if feed_id not in _state.quarantined:
+            last = QuarantinedRead.objects.filter(feed_id=feed_id).first()
+            _state.quarantined[feed_id] = (
+                (last.reason, last.raw_value, last.source_ts) if last else None
+            )
+        if _state.quarantined[feed_id] == signature:
+            continue
+        _state.quarantined[feed_id] = signature
+        fresh.append(QuarantinedRead(
+            feed=problem.feed, raw_value=problem.raw_value, reason=problem.reason,
+            detail=problem.detail, source_ts=problem.source_ts, created_at=now,
+        ))
+    if fresh:
+        quarantine_reads(fresh)
+        for read in fresh:
+            logger.warning("quarantined %s from %s: %s", read.raw_value, read.feed.key,
+                           read.detail or read.reason)
+
+
+def _record_read_states(by_protocol: dict[str, list[Feed]], problems: list[Problem],
+                        now: datetime) -> None:
+    """Write a feed's read state only when it changes (ok ⇄ failing, or a new reason)."""
+    failing = {p.feed.pk: p for p in problems}
+    for feeds in by_protocol.values():
+        for feed in feeds:
+            problem = failing.get(feed.pk)
+            key = problem.reason if problem else ""
+            if _state.read_reason.get(feed.pk) == key:
+                continue
+            _state.read_reason[feed.pk] = key
+            FeedReadState.objects.update_or_create(feed=feed, defaults={
+                "ok": problem is None, "reason": key,
+                "detail": problem.detail if problem else "", "since": now,
+            })

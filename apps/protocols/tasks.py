@@ -1,0 +1,21 @@
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from . import sync
+from .models import SyncRun
+
+
+@shared_task(name="protocols.sync_chain", ignore_result=True)
+def sync_chain(slug: str) -> None:
+    """One sync tick for one EVM chain (beat runs it every OP_SYNC_INTERVAL seconds)."""
+    sync.sync_chain(slug)
+
+
+@shared_task(name="protocols.prune_sync_runs")
+def prune_sync_runs() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.OP_SYNC_RUN_RETENTION_HOURS)
+    deleted, _ = SyncRun.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

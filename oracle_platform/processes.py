@@ -1,0 +1,35 @@
+"""Child processes that must not outlive their parent (the devnet under `serve`, the history
+seeder under `devnet`), even when the parent is killed without a chance to clean up."""
+import contextlib
+import ctypes
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """A Popen preexec_fn (runs in the child between fork and exec)."""
+    with contextlib.suppress(OSError):  # not Linux: the parent's own cleanup still applies
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn_manage(*args: str) -> subprocess.Popen:
+    """Run `manage.py <args>` as a child that receives SIGTERM when this process dies."""
+    from django.conf import settings
+
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
+    return subprocess.Popen(command, preexec_fn=die_with_parent)  # noqa: S603 (our manage.py)
+
+
+def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

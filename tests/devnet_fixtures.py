@@ -1,0 +1,82 @@
+"""A running devnet on a calm market for tests across apps (registered in tests/conftest.py).
+
+`calm_devnet` is one devnet per test module: one chain, one feed per on-chain protocol, prices
+that change only through faults. Tests move time with `clock.step(seconds)`, which ticks the
+market and mines the pending writes, so nothing waits on wall-clock timers.
+"""
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from apps.devnet import chain as evm
+from apps.devnet.runtime import ChainConfig, Devnet, DevnetConfig
+from apps.devnet.simulators import FeedSpec
+
+READER = "0x4f7261636c65506c6174666f726d526561646572"
+
+
+def spec(protocol: str, base: str = "ETH", quote: str = "USD", decimals: int = 8,
+         heartbeat: float = 60, deviation: str = "50", **params) -> FeedSpec:
+    return FeedSpec(
+        key=f"{protocol}-ethereum-{base}-{quote}".lower(), protocol=protocol, chain="ethereum",
+        base=base, quote=quote, decimals=decimals, heartbeat_seconds=heartbeat,
+        deviation_bps=Decimal(deviation), params=params,
+    )
+
+
+FEEDS = [
+    spec("chainlink"),
+    spec("chainlink", base="BTC"),
+    spec("redstone", data_feed_id="ETH"),
+    spec("api3", decimals=18, dapi_name="ETH/USD"),
+    spec("band", decimals=18, base="ETH"),
+    spec("chronicle", decimals=18, wat="ETH/USD"),
+    spec("tellor", decimals=18, query_asset="eth", query_currency="usd"),
+    spec("dia", base="BTC", key="BTC/USD"),
+    spec("uniswap-v3", quote="USDC", decimals=18, deviation="0", window_seconds=30,
+         token0={"symbol": "USDC", "decimals": 6}, token1={"symbol": "WETH", "decimals": 18},
+         base_is_token0=False, fee=500),
+]
+
+
+@pytest.fixture(scope="module")
+def calm_devnet():
+    from tests.devnet.conftest import require_anvil
+
+    require_anvil()
+    config = DevnetConfig(
+        chains=(ChainConfig("ethereum", 1, evm.free_port(), evm.free_port()),),
+        control_port=evm.free_port(), block_time=1, time_scale=60, reader=READER, seed=42,
+    )
+    feeds = [FeedSpec(**{**f.__dict__, "params": dict(f.params)}) for f in FEEDS]
+    assets = {"ETH": "crypto", "BTC": "crypto", "USDC": "stablecoin", "USD": "fiat"}
+    net = Devnet(config, feeds, assets)
+    # A calm market: prices change only through faults, so every assertion is exact enough.
+    for state in net.market.assets.values():
+        state.profile = replace(state.profile, annual_volatility=0.0, jumps_per_day=0.0)
+    net.start()
+    yield net
+    net.stop()
+
+
+@pytest.fixture
+def clock(calm_devnet):
+    """A monotonic clock the test moves; each step also mines the pending writes."""
+    devnet = calm_devnet
+
+    class Clock:
+        now = devnet.last_tick
+
+        def step(self, seconds: float) -> int:
+            self.now += seconds
+            published = devnet.tick(self.now)
+            evm.rpc(devnet.chains["ethereum"].w3, "evm_mine")
+            return published
+
+    clock = Clock()
+    yield clock
+    devnet.faults.clear()
+    clock.step(2)  # publish the cleared state before the next test
+
+
