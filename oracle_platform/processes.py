@@ -2,6 +2,7 @@
 seeder under `devnet`), even when the parent is killed without a chance to clean up."""
 import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -16,12 +17,18 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn_manage(*args: str) -> subprocess.Popen:
-    """Run `manage.py <args>` as a child that receives SIGTERM when this process dies."""
+def spawn_manage(*args: str, niceness: int = 0) -> subprocess.Popen:
+    """Run `manage.py <args>` as a child that receives SIGTERM when this process dies;
+    `niceness` > 0 for background work that should yield the CPU."""
     from django.conf import settings
 
+    def prepare() -> None:
+        die_with_parent()
+        if niceness:
+            os.nice(niceness)
+
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
-    return subprocess.Popen(command, preexec_fn=die_with_parent)  # noqa: S603 (our manage.py)
+    return subprocess.Popen(command, preexec_fn=prepare)  # noqa: S603 (our manage.py)
 
 
 def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:

@@ -111,7 +111,8 @@ class Devnet:
                 reader=Web3.to_checksum_address(self.config.reader),
             )
         for feed in self.feeds:
-            ONCHAIN[feed.protocol].deploy(self.chains[feed.chain], feed)
+            price = self.market.pair_price(feed.base, feed.quote)
+            ONCHAIN[feed.protocol].deploy(self.chains[feed.chain], feed, price)
         logger.info("devnet deployed %d feed contracts on %s", len(self.feeds),
                     ", ".join(self.chains))
         self.tick()  # every feed publishes once before anyone reads

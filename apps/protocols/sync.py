@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.feeds.models import Chain, Feed, PriceObservation, QuarantinedRead
+from apps.feeds.selectors import feeds_by_pair, latest_prices
 from apps.feeds.services import quarantine_reads, store_observations
 
 from . import validation
@@ -64,6 +65,7 @@ class _EngineState:
     feeds: dict[str, tuple[float, list[Feed]]] = field(default_factory=dict)
     latest: dict[int, Decimal] = field(default_factory=dict)  # feed id -> last stored price
     latest_loaded: bool = False
+    pair_feeds: dict[int, set[int]] = field(default_factory=dict)  # pair id -> feed ids
     quarantined: dict[int, tuple] = field(default_factory=dict)  # feed id -> last signature
     read_reason: dict[int, str] = field(default_factory=dict)  # feed id -> "" when ok
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,23 +95,21 @@ def chain_feeds(slug: str) -> list[Feed]:
 
 
 def _load_latest_prices() -> None:
-    if _state.latest_loaded:
-        return
-    ids = PriceObservation.objects.values("feed_id").distinct()
-    for feed_id in ids.values_list("feed_id", flat=True):
-        last = (PriceObservation.objects.filter(feed_id=feed_id)
-                .order_by("-source_ts").values_list("price", flat=True).first())
-        if last is not None:
-            _state.latest[feed_id] = last
-    _state.latest_loaded = True
+    if not _state.latest_loaded:
+        _state.latest.update(latest_prices())
+        _state.latest_loaded = True
 
 
-def reference_price(feed: Feed, peers: list[Feed]) -> Decimal | None:
-    """Median of the pair's other feeds' last prices, else the feed's own last price."""
-    others = [_state.latest[p.pk] for p in peers if p.pk != feed.pk and p.pk in _state.latest]
-    if others:
-        return statistics.median(others)
-    return _state.latest.get(feed.pk)
+def references(feed: Feed, this_tick: dict[int, Decimal]) -> list[Decimal]:
+    """The feed's own last price and the median of the pair's other feeds (any protocol, any
+    chain; this tick's value where there is one, else the last stored)."""
+    if feed.pk not in _state.pair_feeds.get(feed.pair_id, ()):
+        _state.pair_feeds = feeds_by_pair()
+    peers = _state.pair_feeds.get(feed.pair_id, set()) - {feed.pk}
+    others = [this_tick.get(pk, _state.latest.get(pk)) for pk in peers]
+    others = [price for price in others if price is not None]
+    found = [_state.latest.get(feed.pk), statistics.median(others) if others else None]
+    return [price for price in found if price is not None]
 
 
 @dataclass
@@ -174,16 +174,13 @@ def _finish(
         accepted: list[PriceObservation] = []
         problems: list[Problem] = []
         tallies = {p: _Tally(feeds=len(fs)) for p, fs in by_protocol.items()}
-        peers: dict[int, list[Feed]] = defaultdict(list)
-        for feeds in by_protocol.values():
-            for feed in feeds:
-                peers[feed.pair_id].append(feed)
+        this_tick = {obs.feed_id: PriceObservation.scale(obs.raw_answer, obs.decimals)
+                     for result in results.values() for obs in result.observations}
         for protocol, result in results.items():
             tally = tallies[protocol]
             for obs in result.observations:
-                problem = validation.check(
-                    obs, reference=reference_price(obs.feed, peers[obs.feed.pair_id]), now=now
-                )
+                problem = validation.check(obs, references=references(obs.feed, this_tick),
+                                           now=now)
                 if problem:
                     problems.append(problem)
                 else:

@@ -6,8 +6,10 @@
 - wrong_scale: off from the reference by a power-of-ten-like factor (≥ 1000×), the mark of a
   value published with the wrong decimals;
 - absurd_jump: off from the reference by more than OP_MAX_JUMP_BPS.
-The reference is the median of the pair's other feeds (so a move the whole market makes is
-not an "absurd jump"), or the feed's own last price when it has no peers.
+There are up to two references: the feed's own last price, and the median of the pair's other
+feeds (this tick's values where they have one). A value is rejected only when it fails against
+every reference, so a crash the whole market makes is not an "absurd jump", and garbage is
+caught even on a feed's first read.
 """
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +24,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 WRONG_SCALE = Decimal(1000)
 
 
-def check(obs: PriceObservation, *, reference: Decimal | None, now: datetime) -> Problem | None:
+def check(obs: PriceObservation, *, references: list[Decimal], now: datetime) -> Problem | None:
     feed = obs.feed
     price = PriceObservation.scale(obs.raw_answer, obs.decimals)
     if obs.raw_answer <= 0:
@@ -36,14 +38,19 @@ def check(obs: PriceObservation, *, reference: Decimal | None, now: datetime) ->
         return rejected(feed, "stale_beyond_reason", obs.raw_answer,
                         f"source time {obs.source_ts.isoformat()} is more than "
                         f"{settings.OP_STALE_BEYOND_HEARTBEATS} heartbeats old", obs.source_ts)
-    if reference is None or reference <= 0:
-        return None
+    failures = [_against(obs, price, ref) for ref in references if ref and ref > 0]
+    if failures and all(failures):
+        return failures[-1]  # the peers' verdict, which is the more telling one
+    return None
+
+
+def _against(obs: PriceObservation, price: Decimal, reference: Decimal) -> Problem | None:
     ratio = price / reference
     if ratio >= WRONG_SCALE or ratio <= 1 / WRONG_SCALE:
-        return rejected(feed, "wrong_scale", obs.raw_answer,
+        return rejected(obs.feed, "wrong_scale", obs.raw_answer,
                         f"price {price} is {ratio:.3g}× the reference {reference}", obs.source_ts)
     if abs(ratio - 1) * 10_000 > settings.OP_MAX_JUMP_BPS:
-        return rejected(feed, "absurd_jump", obs.raw_answer,
+        return rejected(obs.feed, "absurd_jump", obs.raw_answer,
                         f"price {price} is {(ratio - 1) * 100:+.1f}% from the reference "
                         f"{reference}", obs.source_ts)
     return None

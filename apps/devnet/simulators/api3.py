@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, bytes32
 
@@ -9,7 +11,7 @@ class Api3(OnChainSimulator):
 
     protocol = "api3"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         name = feed.params.get("dapi_name", f"{feed.base}/{feed.quote}")
         feed.contract = deploy(chain.w3, "Api3ReaderProxy", bytes32(name))
         feed.address = feed.contract.address

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
 
 
@@ -7,7 +9,7 @@ class Band(OnChainSimulator):
 
     protocol = "band"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         feed.contract = chain.shared_contract("BandStdReference")
         feed.address = feed.contract.address
         if feed.quote != "USD":

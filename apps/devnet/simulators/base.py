@@ -68,8 +68,9 @@ class OnChainSimulator:
     protocol: str
     min_interval: float = 1.0  # wall seconds between two publications of one feed
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
-        """Deploy (or reuse) the feed's contract; set feed.address (and feed.feed_id)."""
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
+        """Deploy (or reuse) the feed's contract; set feed.address (and feed.feed_id).
+        `price` is the market's price for the feed at deployment."""
         raise NotImplementedError
 
     def publish(self, chain: ChainContext, feed: FeedSpec, value: int, timestamp: int) -> None:

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator
 
@@ -7,7 +9,7 @@ class Chainlink(OnChainSimulator):
 
     protocol = "chainlink"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         aggregator = deploy(chain.w3, "ChainlinkAggregator", feed.decimals,
                             f"{feed.base} / {feed.quote}")
         proxy = deploy(chain.w3, "ChainlinkProxy", aggregator.address)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, bytes32, unsigned
 
@@ -11,7 +13,7 @@ class Chronicle(OnChainSimulator):
     # A poke's age must be newer than the previous poke's block time: one block apart at least.
     min_interval = 2.0
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         wat = feed.params.get("wat", f"{feed.base}/{feed.quote}")
         feed.contract = deploy(chain.w3, "ChronicleScribe", bytes32(wat))
         feed.address = feed.contract.address

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from .base import ChainContext, FeedSpec, OnChainSimulator, unsigned
 
 
@@ -6,7 +8,7 @@ class Dia(OnChainSimulator):
 
     protocol = "dia"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         feed.contract = chain.shared_contract("DIAOracleV2")
         feed.address = feed.contract.address
 

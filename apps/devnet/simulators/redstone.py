@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from ..chain import deploy
 from .base import ChainContext, FeedSpec, OnChainSimulator, bytes32
 
@@ -7,7 +9,7 @@ class RedStonePush(OnChainSimulator):
 
     protocol = "redstone"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         data_feed_id = feed.params.get("data_feed_id", feed.base)
         feed.contract = deploy(chain.w3, "RedStonePriceFeed", bytes32(data_feed_id),
                                "Redstone Price Feed")

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from eth_abi import encode
 from eth_utils import keccak
 
@@ -16,7 +18,7 @@ class Tellor(OnChainSimulator):
 
     protocol = "tellor"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         feed.contract = chain.shared_contract("TellorOracle")
         feed.address = feed.contract.address
         query_id = spot_price_query_id(

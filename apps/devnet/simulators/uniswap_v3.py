@@ -27,24 +27,28 @@ class UniswapV3(OnChainSimulator):
 
     protocol = "uniswap-v3"
 
-    def deploy(self, chain: ChainContext, feed: FeedSpec) -> None:
+    def deploy(self, chain: ChainContext, feed: FeedSpec, price: Decimal) -> None:
         token0, token1 = (
             chain.shared_contract("ERC20Stub", token["symbol"], token["symbol"],
                                   token["decimals"], key=f"token:{token['symbol']}")
             for token in (feed.params["token0"], feed.params["token1"])
         )
+        # The pool opens at the market price: a TWAP window must not average in tick 0.
         feed.contract = deploy(
             chain.w3, "UniswapV3Pool", token0.address, token1.address,
-            feed.params.get("fee", 500), 10, 0, LIQUIDITY, CARDINALITY,
+            feed.params.get("fee", 500), 10, self._tick(feed, price), LIQUIDITY, CARDINALITY,
         )
         feed.address = feed.contract.address
 
     def publish(self, chain: ChainContext, feed: FeedSpec, value: int, timestamp: int) -> None:
-        price = Decimal(value).scaleb(-feed.decimals)
-        tick = tick_for_price(
+        tick = self._tick(feed, Decimal(value).scaleb(-feed.decimals))
+        chain.send(feed.contract.functions.writeTick(tick, 0))
+
+    @staticmethod
+    def _tick(feed: FeedSpec, price: Decimal) -> int:
+        return tick_for_price(
             price,
             base_is_token0=feed.params.get("base_is_token0", False),
             decimals0=feed.params["token0"]["decimals"],
             decimals1=feed.params["token1"]["decimals"],
         )
-        chain.send(feed.contract.functions.writeTick(tick, 0))

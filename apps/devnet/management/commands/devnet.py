@@ -43,7 +43,8 @@ class Command(BaseCommand):
         seeder = None
         if not no_history:
             anchors = {s: str(devnet.market.price(s)) for s in devnet.market.assets}
-            seeder = spawn_manage("seed_devnet_history", "--anchors", json.dumps(anchors))
+            seeder = spawn_manage("seed_devnet_history", "--anchors", json.dumps(anchors),
+                                  niceness=10)
         runner = threading.Thread(target=devnet.run, daemon=True, name="devnet-market")
         runner.start()
         try:
