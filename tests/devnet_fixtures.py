@@ -8,10 +8,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from apps.devnet import chain as evm
 from apps.devnet.runtime import ChainConfig, Devnet, DevnetConfig
 from apps.devnet.simulators import FeedSpec
+from apps.feeds.models import Feed, Pair
+from apps.protocols.sync import reset_engine_state
+from tests.factories import AssetFactory, ChainFactory, PairFactory, ProtocolFactory
 
 READER = "0x4f7261636c65506c6174666f726d526561646572"
 
@@ -80,3 +84,36 @@ def clock(calm_devnet):
     clock.step(2)  # publish the cleared state before the next test
 
 
+@pytest.fixture(scope="module")
+def twap_ready(calm_devnet):
+    """Give the pool more history than its 30 s TWAP window."""
+    w3 = calm_devnet.chains["ethereum"].w3
+    evm.rpc(w3, "evm_increaseTime", 40)
+    evm.rpc(w3, "evm_mine")
+    return calm_devnet
+
+
+@pytest.fixture
+def onchain_feeds(db, twap_ready, clock, settings):
+    """The devnet's feeds in the catalog, pointing at its contracts and public RPC."""
+    settings.OP_RPC_URLS = {"ethereum": twap_ready.proxies["ethereum"].url}
+    settings.OP_CHRONICLE_READER = READER
+    reset_engine_state()
+    cache.clear()
+    chain = ChainFactory(slug="ethereum")
+    usd = AssetFactory(symbol="USD", kind="fiat")
+    created = {}
+    for spec in twap_ready.feeds:
+        quote = usd if spec.quote == "USD" else AssetFactory(symbol=spec.quote)
+        pair = (Pair.objects.filter(base__symbol=spec.base, quote__symbol=spec.quote).first()
+                or PairFactory(base=AssetFactory(symbol=spec.base), quote=quote))
+        created[spec.key] = Feed.objects.create(
+            key=spec.key, protocol=ProtocolFactory(slug=spec.protocol, name=spec.protocol),
+            pair=pair, chain=chain, source_kind="evm", address=spec.address,
+            feed_id=spec.feed_id, decimals=spec.decimals,
+            heartbeat_seconds=int(spec.heartbeat_seconds),
+            deviation_threshold_bps=spec.deviation_bps, params=spec.params,
+        )
+    clock.step(2)
+    yield created
+    reset_engine_state()

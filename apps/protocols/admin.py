@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from .models import CatalogLoad, Protocol
+from .models import BackfillCursor, CatalogLoad, FeedReadState, Protocol, SyncRun
 
 
 @admin.register(Protocol)
@@ -22,3 +22,31 @@ class ProtocolAdmin(admin.ModelAdmin):
 class CatalogLoadAdmin(admin.ModelAdmin):
     list_display = ["loaded_at", "network", "catalog_version", "feeds", "mainnet_backed"]
     list_filter = ["network"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "protocol", "chain", "block_number", "duration_ms",
+                    "feeds_read", "ok", "new", "rejected", "failed", "error_class", "breaker"]
+    list_filter = ["protocol", "chain", "breaker", "error_class"]
+    list_select_related = ["protocol", "chain"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+
+@admin.register(FeedReadState)
+class FeedReadStateAdmin(admin.ModelAdmin):
+    list_display = ["feed", "ok", "reason", "since", "detail"]
+    list_filter = ["ok", "reason", "feed__protocol"]
+    list_select_related = ["feed"]
+    search_fields = ["feed__key", "reason"]
+    raw_id_fields = ["feed"]
+
+
+@admin.register(BackfillCursor)
+class BackfillCursorAdmin(admin.ModelAdmin):
+    list_display = ["feed", "since", "oldest", "rows", "done", "updated_at"]
+    list_filter = ["done"]
+    list_select_related = ["feed"]
+    search_fields = ["feed__key"]
+    raw_id_fields = ["feed"]

@@ -107,93 +107,94 @@ def decode_or_problem(feed: Feed, function: Function, result: CallResult
                        f"{function.signature}: {error}", result.data)
 
 
+def execute_calls(
+    client: JsonRpcClient, calls: list[EvmCall], *, block_tag: str,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> list[CallResult | Failure]:
+    """Run `calls` at one block in one JSON-RPC batch: those without a sender through
+    Multicall3 aggregate3 (chunked, allowFailure), the others as their own eth_call.
+    Raises AdapterError when the whole request fails."""
+    batched = [i for i, call in enumerate(calls) if not call.sender]
+    direct = [i for i, call in enumerate(calls) if call.sender]
+    chunks = [batched[i:i + chunk_size] for i in range(0, len(batched), chunk_size)]
+    requests = [
+        ("eth_call", [{"to": MULTICALL3, "data": "0x" + AGGREGATE3.encode(
+            [(calls[i].target, True, calls[i].data) for i in chunk]).hex()}, block_tag])
+        for chunk in chunks
+    ] + [
+        ("eth_call", [{"from": calls[i].sender, "to": calls[i].target,
+                       "data": "0x" + calls[i].data.hex()}, block_tag])
+        for i in direct
+    ]
+    replies = client.batch(requests)
+    outcomes: list[CallResult | Failure] = [Failure(ProblemKind.TRANSIENT, "no_answer")] * len(
+        calls)
+    for chunk, reply in zip(chunks, replies, strict=False):
+        if isinstance(reply, RpcError):
+            for i in chunk:
+                outcomes[i] = _rpc_problem(reply)
+            continue
+        try:
+            (decoded,) = AGGREGATE3.decode(bytes.fromhex(reply[2:]))
+        except (DecodingError, ValueError, TypeError) as error:
+            for i in chunk:
+                outcomes[i] = Failure(ProblemKind.TRANSIENT, "bad_response", f"aggregate3: {error}")
+            continue
+        for i, (success, data) in zip(chunk, decoded, strict=False):
+            outcomes[i] = CallResult(success, data)
+    for i, reply in zip(direct, replies[len(chunks):], strict=False):
+        if isinstance(reply, RpcError):
+            outcomes[i] = (
+                CallResult(False, _revert_data(reply)) if reply.is_revert else _rpc_problem(reply)
+            )
+        else:
+            outcomes[i] = CallResult(True, bytes.fromhex(reply[2:]))
+    return outcomes
+
+
 def read_chain(
     client: JsonRpcClient, feeds: dict[EvmAdapter, list[Feed]], *, block_number: int,
     fetched_at: datetime, chunk_size: int = DEFAULT_CHUNK,
 ) -> dict[str, ReadResult]:
     """Read every feed at `block_number`; one ReadResult per protocol."""
     results = {adapter.protocol: ReadResult() for adapter in feeds}
-    plan: list[tuple[EvmAdapter, Feed, list[tuple[str, int]]]] = []
-    batched: list[EvmCall] = [EvmCall(MULTICALL3, BLOCK_TIMESTAMP.encode())]
-    direct: list[EvmCall] = []
+    calls: list[EvmCall] = [EvmCall(MULTICALL3, BLOCK_TIMESTAMP.encode())]
+    plan: list[tuple[EvmAdapter, Feed, range]] = []
     for adapter, adapter_feeds in feeds.items():
         for feed in adapter_feeds:
             try:
-                calls = adapter.calls(feed)
+                feed_calls = adapter.calls(feed)
             except (KeyError, ValueError) as error:  # a feed the catalog describes badly
                 results[adapter.protocol].problems.append(
                     problem(feed, ProblemKind.PERMANENT, "misconfigured", str(error)))
                 continue
-            slots = []
-            for call in calls:
-                if call.sender:
-                    slots.append(("direct", len(direct)))
-                    direct.append(call)
-                else:
-                    slots.append(("batched", len(batched)))
-                    batched.append(call)
-            plan.append((adapter, feed, slots))
+            plan.append((adapter, feed, range(len(calls), len(calls) + len(feed_calls))))
+            calls.extend(feed_calls)
 
-    chunks = [batched[i:i + chunk_size] for i in range(0, len(batched), chunk_size)]
-    tag = hex(block_number)
-    requests = [
-        ("eth_call", [{"to": MULTICALL3, "data": "0x" + AGGREGATE3.encode(
-            [(c.target, True, c.data) for c in chunk]).hex()}, tag])
-        for chunk in chunks
-    ] + [
-        ("eth_call", [{"from": c.sender, "to": c.target, "data": "0x" + c.data.hex()}, tag])
-        for c in direct
-    ]
+    def fail_all(kind: ProblemKind, reason: str, detail: str) -> dict[str, ReadResult]:
+        for adapter, feed, _ in plan:
+            results[adapter.protocol].problems.append(problem(feed, kind, reason, detail))
+        return results
+
     try:
-        replies = client.batch(requests)
+        outcomes = execute_calls(client, calls, block_tag=hex(block_number),
+                                 chunk_size=chunk_size)
     except AdapterError as error:  # the whole request failed: every feed shares it
-        for adapter, feed, _ in plan:
-            results[adapter.protocol].problems.append(
-                problem(feed, error.kind, error.reason, str(error)))
-        return results
-
-    outcomes: dict[tuple[str, int], CallResult | Failure] = {}
-    for index, (chunk, reply) in enumerate(zip(chunks, replies, strict=False)):
-        offset = index * chunk_size
-        if isinstance(reply, RpcError):
-            for i in range(len(chunk)):
-                outcomes[("batched", offset + i)] = _rpc_problem(reply)
-            continue
-        try:
-            (decoded,) = AGGREGATE3.decode(bytes.fromhex(reply[2:]))
-        except (DecodingError, ValueError, TypeError) as error:
-            for i in range(len(chunk)):
-                outcomes[("batched", offset + i)] = Failure(
-                    ProblemKind.TRANSIENT, "bad_response", f"aggregate3: {error}")
-            continue
-        for i, (success, data) in enumerate(decoded):
-            outcomes[("batched", offset + i)] = CallResult(success, data)
-    for i, reply in enumerate(replies[len(chunks):]):
-        if isinstance(reply, RpcError):
-            outcomes[("direct", i)] = (
-                CallResult(False, _revert_data(reply)) if reply.is_revert else _rpc_problem(reply)
-            )
-        else:
-            outcomes[("direct", i)] = CallResult(True, bytes.fromhex(reply[2:]))
-
-    stamp = outcomes.get(("batched", 0))
+        return fail_all(error.kind, error.reason, str(error))
+    stamp = outcomes[0]
     if not isinstance(stamp, CallResult) or not stamp.success:
-        for adapter, feed, _ in plan:
-            results[adapter.protocol].problems.append(problem(
-                feed, ProblemKind.TRANSIENT, "no_block_time",
-                f"Multicall3 at {MULTICALL3} did not answer getCurrentBlockTimestamp()"))
-        return results
+        return fail_all(ProblemKind.TRANSIENT, "no_block_time",
+                        f"Multicall3 at {MULTICALL3} did not answer getCurrentBlockTimestamp()")
     block = Block(block_number, unix_time(BLOCK_TIMESTAMP.decode(stamp.data)[0]))
 
     for adapter, feed, slots in plan:
-        found = [outcomes.get(slot) for slot in slots]
-        failure = next((o for o in found if not isinstance(o, CallResult)), None)
+        found = [outcomes[i] for i in slots]
+        failure = next((o for o in found if isinstance(o, Failure)), None)
+        target = results[adapter.protocol]
         if failure is not None:
-            results[adapter.protocol].problems.append(
-                problem(feed, failure.kind, failure.reason, failure.detail))
+            target.problems.append(problem(feed, failure.kind, failure.reason, failure.detail))
             continue
         decoded = adapter.decode(feed, found, block, fetched_at)
-        target = results[adapter.protocol]
         if isinstance(decoded, Problem):
             target.problems.append(decoded)
         else:

@@ -75,3 +75,19 @@ class FeedReadState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id}: {'ok' if self.ok else self.reason}"
+
+
+class BackfillCursor(models.Model):
+    """Where `manage.py backfill` got to for a feed, so an interrupted run resumes."""
+
+    feed = models.OneToOneField("feeds.Feed", on_delete=models.CASCADE, related_name="backfill")
+    since = models.DateTimeField(help_text="how far back this backfill goes")
+    position = models.CharField(max_length=80, blank=True,
+                                help_text="the next round id (Chainlink) or block to read below")
+    oldest = models.DateTimeField(null=True, blank=True, help_text="oldest source time reached")
+    rows = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.feed_id} back to {self.since:%Y-%m-%d} ({'done' if self.done else 'open'})"

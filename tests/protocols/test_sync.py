@@ -3,54 +3,21 @@ batch, validates, stores, quarantines and records its runs."""
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from apps.devnet import chain as evm
 from apps.devnet.control import DevnetClient
-from apps.feeds.models import Chain, Feed, Pair, PriceObservation, QuarantinedRead
+from apps.feeds.models import Chain, PriceObservation, QuarantinedRead
 from apps.protocols.adapters.chainlink import split_round_id
 from apps.protocols.models import FeedReadState, SyncRun
 from apps.protocols.rpc import JsonRpcClient
 from apps.protocols.sync import reset_engine_state, sync_chain
-from tests.devnet_fixtures import READER
-from tests.factories import AssetFactory, ChainFactory, PairFactory, ProtocolFactory
 
 ALL = {"chainlink", "redstone", "api3", "band", "chronicle", "tellor", "dia", "uniswap-v3"}
 
 
-@pytest.fixture(scope="module")
-def twap_ready(calm_devnet):
-    """Give the pool more history than its 30 s TWAP window."""
-    w3 = calm_devnet.chains["ethereum"].w3
-    evm.rpc(w3, "evm_increaseTime", 40)
-    evm.rpc(w3, "evm_mine")
-    return calm_devnet
-
-
 @pytest.fixture
-def feeds(db, twap_ready, clock, settings):
-    """The devnet's feeds in the catalog, pointing at its contracts and public RPC."""
-    settings.OP_RPC_URLS = {"ethereum": twap_ready.proxies["ethereum"].url}
-    settings.OP_CHRONICLE_READER = READER
-    reset_engine_state()
-    cache.clear()
-    chain = ChainFactory(slug="ethereum")
-    usd = AssetFactory(symbol="USD", kind="fiat")
-    created = {}
-    for spec in twap_ready.feeds:
-        quote = usd if spec.quote == "USD" else AssetFactory(symbol=spec.quote)
-        pair = (Pair.objects.filter(base__symbol=spec.base, quote__symbol=spec.quote).first()
-                or PairFactory(base=AssetFactory(symbol=spec.base), quote=quote))
-        created[spec.key] = Feed.objects.create(
-            key=spec.key, protocol=ProtocolFactory(slug=spec.protocol, name=spec.protocol),
-            pair=pair, chain=chain, source_kind="evm", address=spec.address,
-            feed_id=spec.feed_id, decimals=spec.decimals,
-            heartbeat_seconds=int(spec.heartbeat_seconds),
-            deviation_threshold_bps=spec.deviation_bps, params=spec.params,
-        )
-    clock.step(2)
-    yield created
-    reset_engine_state()
+def feeds(onchain_feeds):
+    return onchain_feeds
 
 
 def tick(client=None):
