@@ -78,9 +78,12 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# DATABASE_URL unset: SQLite in WAL mode in the project folder, so a newcomer needs nothing.
+# DATABASE_URL unset: SQLite in WAL mode in the project folder, so a newcomer needs nothing;
+# one file per network, so devnet and mainnet observations never mix.
+OP_NETWORK = env.str("OP_NETWORK", default="devnet")
+_SQLITE_FILE = "db.sqlite3" if OP_NETWORK == "devnet" else f"db-{OP_NETWORK}.sqlite3"
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / _SQLITE_FILE}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -184,8 +187,6 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
-OP_NETWORK = env.str("OP_NETWORK", default="devnet")
-
 # --- Devnet (the local simulated market; `manage.py devnet`) -----------------------------------
 # Public JSON-RPC ports per chain (behind the fault-injecting proxy); anvil listens on +100.
 OP_DEVNET_CHAINS = {
@@ -220,6 +221,7 @@ OP_MAX_JUMP_BPS = env.int("OP_MAX_JUMP_BPS", default=5000)
 OP_STALE_BEYOND_HEARTBEATS = env.int("OP_STALE_BEYOND_HEARTBEATS", default=100)
 OP_BREAKER_FAILURES = env.int("OP_BREAKER_FAILURES", default=5)
 OP_BREAKER_COOLDOWN = env.float("OP_BREAKER_COOLDOWN", default=30.0)
+OP_BACKFILL_LOG_BLOCKS = env.int("OP_BACKFILL_LOG_BLOCKS", default=2000)  # eth_getLogs window
 
 # Chronicle whitelists its readers: the platform reads with eth_call from this address
 # ("OraclePlatformReader" in ASCII), which must be kissed (the devnet does it).
