@@ -21,14 +21,15 @@ class PeriodicTask:
         return ":".join((self.name, *map(str, self.args)))
 
 
-def periodic_tasks(evm_chains: Iterable[str], sync_interval: float) -> tuple[PeriodicTask, ...]:
+def periodic_tasks(sync_intervals: dict[str, float]) -> tuple[PeriodicTask, ...]:
+    """The fixed tasks plus one sync entry per EVM chain, at that chain's interval."""
     return (
         PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
-                         sync_interval, args=(chain,))
-            for chain in evm_chains
+                         interval, args=(chain,))
+            for chain, interval in sync_intervals.items()
         ),
     )
 

@@ -252,5 +252,10 @@ LOGGING = {
 }
 
 # --- Periodic work (Celery beat in production, the in-process scheduler under `serve`) ----------
-OP_PERIODIC_TASKS = periodic_tasks(OP_RPC_URLS, OP_SYNC_INTERVAL)
+# Each chain is polled every OP_SYNC_INTERVAL seconds, or OP_SYNC_INTERVAL_<CHAIN>.
+OP_SYNC_INTERVALS = {
+    slug: env.float(f"OP_SYNC_INTERVAL_{slug.upper()}", default=OP_SYNC_INTERVAL)
+    for slug in OP_RPC_URLS
+}
+OP_PERIODIC_TASKS = periodic_tasks(OP_SYNC_INTERVALS)
 CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)
