@@ -1,0 +1,1 @@
+"""Verification of signed oracle data (signatures, signer sets, thresholds, freshness)."""
