@@ -21,15 +21,21 @@ class PeriodicTask:
         return ":".join((self.name, *map(str, self.args)))
 
 
-def periodic_tasks(sync_intervals: dict[str, float]) -> tuple[PeriodicTask, ...]:
-    """The fixed tasks plus one sync entry per EVM chain, at that chain's interval."""
+def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[str, float]
+                   ) -> tuple[PeriodicTask, ...]:
+    """The fixed tasks plus one sync entry per EVM chain and per off-chain protocol."""
     return (
         PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))
-            for chain, interval in sync_intervals.items()
+            for chain, interval in chain_intervals.items()
+        ),
+        *(
+            PeriodicTask("protocols.sync_protocol", "apps.protocols.tasks.sync_protocol",
+                         interval, args=(protocol,))
+            for protocol, interval in protocol_intervals.items()
         ),
     )
 

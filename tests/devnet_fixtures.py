@@ -44,6 +44,26 @@ FEEDS = [
 ]
 
 
+def offchain(protocol: str, base: str = "ETH", decimals: int = 8, **params) -> FeedSpec:
+    return FeedSpec(
+        key=f"{protocol}-offchain-{base}-usd".lower(), protocol=protocol, chain=None,
+        base=base, quote="USD", decimals=decimals, heartbeat_seconds=60,
+        deviation_bps=Decimal(0), params=params,
+    )
+
+
+HTTP_FEEDS = [
+    offchain("dia", base="BTC", blockchain="Bitcoin",
+             address="0x0000000000000000000000000000000000000000"),
+    offchain("dia", symbol="ETH"),
+    offchain("band", decimals=9, symbol="ETH"),
+    offchain("band", base="BTC", decimals=9, symbol="BTC"),
+    offchain("switchboard", decimals=18),
+]
+HTTP_SETTINGS = {"dia": "OP_DIA_API_URL", "band": "OP_BAND_REST_URL",
+                 "switchboard": "OP_SWITCHBOARD_CROSSBAR_URL"}
+
+
 @pytest.fixture(scope="module")
 def calm_devnet():
     from tests.devnet.conftest import require_anvil
@@ -52,10 +72,12 @@ def calm_devnet():
     config = DevnetConfig(
         chains=(ChainConfig("ethereum", 1, evm.free_port(), evm.free_port()),),
         control_port=evm.free_port(), block_time=1, time_scale=60, reader=READER, seed=42,
+        http_ports={protocol: evm.free_port() for protocol in HTTP_SETTINGS},
     )
     feeds = [FeedSpec(**{**f.__dict__, "params": dict(f.params)}) for f in FEEDS]
+    http_feeds = [FeedSpec(**{**f.__dict__, "params": dict(f.params)}) for f in HTTP_FEEDS]
     assets = {"ETH": "crypto", "BTC": "crypto", "USDC": "stablecoin", "USD": "fiat"}
-    net = Devnet(config, feeds, assets)
+    net = Devnet(config, feeds, assets, http_feeds)
     # A calm market: prices change only through faults, so every assertion is exact enough.
     for state in net.market.assets.values():
         state.profile = replace(state.profile, annual_volatility=0.0, jumps_per_day=0.0)
@@ -101,19 +123,31 @@ def onchain_feeds(db, twap_ready, clock, settings):
     reset_engine_state()
     cache.clear()
     chain = ChainFactory(slug="ethereum")
-    usd = AssetFactory(symbol="USD", kind="fiat")
-    created = {}
-    for spec in twap_ready.feeds:
-        quote = usd if spec.quote == "USD" else AssetFactory(symbol=spec.quote)
-        pair = (Pair.objects.filter(base__symbol=spec.base, quote__symbol=spec.quote).first()
-                or PairFactory(base=AssetFactory(symbol=spec.base), quote=quote))
-        created[spec.key] = Feed.objects.create(
-            key=spec.key, protocol=ProtocolFactory(slug=spec.protocol, name=spec.protocol),
-            pair=pair, chain=chain, source_kind="evm", address=spec.address,
-            feed_id=spec.feed_id, decimals=spec.decimals,
-            heartbeat_seconds=int(spec.heartbeat_seconds),
-            deviation_threshold_bps=spec.deviation_bps, params=spec.params,
-        )
+    created = {spec.key: catalog_feed(spec, chain, "evm") for spec in twap_ready.feeds}
     clock.step(2)
     yield created
     reset_engine_state()
+
+
+@pytest.fixture
+def offchain_feeds(db, calm_devnet, settings):
+    """The devnet's off-chain feeds in the catalog, pointing at its API simulators."""
+    for protocol, setting in HTTP_SETTINGS.items():
+        setattr(settings, setting, calm_devnet.simulators[protocol].url)
+    reset_engine_state()
+    cache.clear()
+    yield {spec.key: catalog_feed(spec, None, "http") for spec in calm_devnet.http_feeds}
+    reset_engine_state()
+
+
+def catalog_feed(spec: FeedSpec, chain, source_kind: str) -> Feed:
+    quote = AssetFactory(symbol=spec.quote, kind="fiat" if spec.quote == "USD" else "crypto")
+    pair = (Pair.objects.filter(base__symbol=spec.base, quote__symbol=spec.quote).first()
+            or PairFactory(base=AssetFactory(symbol=spec.base), quote=quote))
+    return Feed.objects.create(
+        key=spec.key, protocol=ProtocolFactory(slug=spec.protocol, name=spec.protocol),
+        pair=pair, chain=chain, source_kind=source_kind, address=spec.address,
+        feed_id=spec.feed_id, decimals=spec.decimals,
+        heartbeat_seconds=int(spec.heartbeat_seconds),
+        deviation_threshold_bps=spec.deviation_bps, params=spec.params,
+    )

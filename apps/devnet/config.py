@@ -17,4 +17,5 @@ def devnet_config(*, seed: int | None = None) -> DevnetConfig:
         time_scale=float(read_catalog().get("time_scale_devnet", 60)),
         reader=settings.OP_CHRONICLE_READER,
         seed=seed,
+        http_ports=dict(settings.OP_DEVNET_HTTP_PORTS),
     )

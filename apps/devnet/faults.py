@@ -46,6 +46,16 @@ def _milliseconds(value: object) -> int:
     return ms
 
 
+def _seconds(value: object) -> int:
+    try:
+        seconds = int(str(value))
+    except ValueError as error:
+        raise FaultError(f"{value!r} is not a whole number of seconds") from error
+    if not 1 <= seconds <= 3600:
+        raise FaultError("seconds must be between 1 and 3600")
+    return seconds
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     targets: tuple[str, ...]  # what the target may name: protocol, feed, asset, chain
@@ -69,6 +79,16 @@ SPECS: dict[str, FaultSpec] = {
                           help="the chain's public RPC answers after `ms` milliseconds"),
     "rpc-fail": FaultSpec(("chain",), {"rate": (_probability, Decimal(1))},
                           help="the chain's public RPC fails this share of requests (HTTP 503)"),
+    "http-429": FaultSpec(("protocol",), {"seconds": (_seconds, 30)},
+                          help="the protocol's API answers 429 with Retry-After: `seconds`"),
+    "http-500": FaultSpec(("protocol",), {"rate": (_probability, Decimal(1))},
+                          help="the protocol's API fails this share of requests with HTTP 500"),
+    "http-slow": FaultSpec(("protocol",), {"ms": (_milliseconds, 3000)},
+                           help="the protocol's API answers after `ms` milliseconds"),
+    "drop-stream": FaultSpec(("protocol",),
+                             help="the protocol's streams are dropped (and new ones refused)"),
+    "bad-signature": FaultSpec(("protocol",),
+                               help="the protocol's signed updates carry invalid signatures"),
 }
 
 

@@ -5,7 +5,8 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils import timezone
@@ -18,7 +19,7 @@ from .control import ControlServer
 from .faults import FaultBook
 from .market import Market, observe, should_publish
 from .rpc_proxy import RpcProxy
-from .simulators import ONCHAIN, ChainContext, FeedSpec
+from .simulators import HTTP, ONCHAIN, ChainContext, FeedSpec, HttpSimulator
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class DevnetConfig:
     time_scale: float
     reader: str
     seed: int | None = None
+    http_ports: dict[str, int] = field(default_factory=dict)  # protocol -> simulator port
 
 
 def feed_spec(feed: Feed) -> FeedSpec:
@@ -58,23 +60,30 @@ def feed_spec(feed: Feed) -> FeedSpec:
 
 
 class Devnet:
-    def __init__(self, config: DevnetConfig, feeds: list[FeedSpec], assets: dict[str, str]) -> None:
+    def __init__(self, config: DevnetConfig, feeds: list[FeedSpec], assets: dict[str, str],
+                 http_feeds: list[FeedSpec] = ()) -> None:
         self.config = config
-        self.feeds = feeds
+        self.feeds = feeds  # on-chain: the market loop publishes them
+        self.http_feeds = list(http_feeds)  # off-chain: the simulators serve them on request
+        for feed in self.http_feeds:
+            HTTP[feed.protocol].prepare(feed)
         self.market = Market(assets, time_scale=config.time_scale, seed=config.seed)
         self.rng = random.Random(config.seed)
+        every_feed = [*feeds, *self.http_feeds]
         self.faults = FaultBook({
-            "protocol": {f.protocol for f in feeds},
-            "feed": {f.key for f in feeds},
+            "protocol": {f.protocol for f in every_feed},
+            "feed": {f.key for f in every_feed},
             "asset": set(assets),
             "chain": {c.slug for c in config.chains},
         })
         self.nodes: dict[str, evm.AnvilNode] = {}
         self.chains: dict[str, ChainContext] = {}
         self.proxies: dict[str, RpcProxy] = {}
+        self.simulators: dict[str, HttpSimulator] = {}
         self.control: ControlServer | None = None
         self.last_tick: float | None = None  # monotonic time of the last tick
         self._stop = threading.Event()
+        self.lock = threading.Lock()
 
     @classmethod
     def from_database(cls, config: DevnetConfig) -> "Devnet":
@@ -89,15 +98,19 @@ class Devnet:
         for feed in all_feeds:
             for asset in (feed.pair.base, feed.pair.quote):
                 assets[asset.symbol] = asset.kind
-        onchain = []
+        onchain, offchain, unserved = [], [], Counter()
         for feed in all_feeds:
-            if feed.source_kind != Feed.SourceKind.EVM or feed.chain is None:
+            if feed.source_kind == Feed.SourceKind.EVM and feed.chain:
+                if feed.chain.slug in chain_slugs and feed.protocol.slug in ONCHAIN:
+                    onchain.append(feed_spec(feed))
+                    continue
+            elif feed.protocol.slug in HTTP and feed.protocol.slug in config.http_ports:
+                offchain.append(feed_spec(feed))
                 continue
-            if feed.chain.slug not in chain_slugs or feed.protocol.slug not in ONCHAIN:
-                logger.warning("devnet has no simulator for %s; it will not publish", feed.key)
-                continue
-            onchain.append(feed_spec(feed))
-        return cls(config, onchain, assets)
+            unserved[feed.protocol.slug] += 1
+        for protocol, count in unserved.items():
+            logger.warning("the devnet has no simulator for %d %s feed(s)", count, protocol)
+        return cls(config, onchain, assets, offchain)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self, *, deploy_only: bool = False) -> None:
@@ -126,6 +139,13 @@ class Devnet:
                              chain_config.port)
             proxy.start()
             self.proxies[chain_config.slug] = proxy
+        for protocol in sorted({f.protocol for f in self.http_feeds}):
+            simulator = HTTP[protocol](
+                self, [f for f in self.http_feeds if f.protocol == protocol],
+                self.config.http_ports[protocol],
+            )
+            simulator.start()
+            self.simulators[protocol] = simulator
         self.control = ControlServer(self.faults, self.status, self.config.control_port)
         self.control.start()
 
@@ -133,6 +153,8 @@ class Devnet:
         """Write the deployed addresses (and derived ids) into the catalog's devnet profile."""
         for feed in self.feeds:
             Feed.objects.filter(key=feed.key).update(address=feed.address, feed_id=feed.feed_id)
+        for feed in self.http_feeds:
+            Feed.objects.filter(key=feed.key).update(feed_id=feed.feed_id)
 
     def run(self, interval: float = 1.0) -> None:
         while not self._stop.is_set():
@@ -145,6 +167,8 @@ class Devnet:
         self.faults.changed.set()
         if self.control:
             self.control.stop()
+        for simulator in self.simulators.values():
+            simulator.stop()
         for proxy in self.proxies.values():
             proxy.stop()
         for node in self.nodes.values():
@@ -156,7 +180,8 @@ class Devnet:
         the faults say; returns how many feeds published."""
         now = time.monotonic() if now is None else now
         if self.last_tick is not None:
-            self.market.advance(max(0.0, now - self.last_tick))
+            with self.lock:  # the HTTP simulators read the market from their own threads
+                self.market.advance(max(0.0, now - self.last_tick))
         self.last_tick = now
         self.faults.changed.clear()
         active = self.faults.active()
@@ -171,8 +196,9 @@ class Devnet:
                 now - feed.last_published_at < simulator.min_interval
             ):
                 continue
-            price = self._faulted(feed, observe(self.market, feed.protocol, feed.base,
-                                                feed.quote, self.rng))
+            with self.lock:
+                observed = observe(self.market, feed.protocol, feed.base, feed.quote, self.rng)
+            price = self.faulted_price(feed, observed)
             # A fault injected or cleared for this feed shows on-chain at the next tick.
             signature = tuple(
                 f.id for f in active if f.target in (feed.key, feed.protocol, feed.base, feed.quote)
@@ -203,7 +229,8 @@ class Devnet:
             self.market.set_shift(symbol, moved.get(symbol, Decimal(0)))
             self.market.set_peg(symbol, pegged.get(symbol))
 
-    def _faulted(self, feed: FeedSpec, price: Decimal) -> Decimal:
+    def faulted_price(self, feed: FeedSpec, price: Decimal) -> Decimal:
+        """`price` as the feed publishes it under its faults (move, outlier, garbage)."""
         for kind in ("move", "outlier"):
             fault = self.faults.find(kind, feed.key)
             if fault:
@@ -225,7 +252,7 @@ class Devnet:
             })
         return {
             "network": "devnet",
-            "protocols": sorted({f.protocol for f in self.feeds}),
+            "protocols": sorted({f.protocol for f in [*self.feeds, *self.http_feeds]}),
             "label": "DEVNET — simulated market",
             "time": timezone.now().isoformat(),
             "time_scale": self.config.time_scale,
@@ -236,6 +263,7 @@ class Devnet:
                  "published": f.published}
                 for f in self.feeds
             ],
+            "apis": {protocol: sim.url for protocol, sim in self.simulators.items()},
             "market": {s: str(self.market.price(s)) for s in sorted(self.market.assets)},
             "faults": [f.as_json() for f in self.faults.active()],
         }

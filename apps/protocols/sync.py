@@ -1,5 +1,8 @@
 """The sync engine: read every enabled feed, validate, store, record the run.
 
+`sync_protocol(slug)` is one tick for one off-chain protocol (HTTP APIs): its adapter reads all
+its feeds, then the same validation, storage and records as an EVM tick.
+
 `sync_chain(slug)` is one tick for one EVM chain: it reacts to a new block (one cheap
 `eth_blockNumber`), then reads the feeds of all protocols on that chain in one batch
 (`evm.read_chain`), quarantines what validation rejects, stores the rest in one
@@ -25,10 +28,11 @@ from apps.feeds.selectors import feeds_by_pair, latest_prices
 from apps.feeds.services import quarantine_reads, store_observations
 
 from . import validation
-from .adapters import EVM_ADAPTERS
+from .adapters import EVM_ADAPTERS, HTTP_ADAPTERS
 from .adapters.base import AdapterError, Problem, ProblemKind, ReadResult
 from .breaker import Breaker, State
 from .evm import read_chain
+from .http import RateLimited
 from .models import FeedReadState, Protocol, SyncRun
 from .rpc import JsonRpcClient
 
@@ -164,8 +168,58 @@ def _sync_chain(slug: str, client: JsonRpcClient | None) -> list[SyncRun] | None
     return _finish(chain, by_protocol, results, breakers, started, started_at, block_number)
 
 
+def protocol_feeds(slug: str) -> list[Feed]:
+    """Enabled off-chain feeds of a protocol, refreshed like chain_feeds."""
+    key = f"protocol:{slug}"
+    loaded_at, feeds = _state.feeds.get(key, (0.0, []))
+    if not feeds or time.monotonic() - loaded_at > settings.OP_SYNC_FEED_REFRESH:
+        feeds = list(
+            Feed.objects.filter(enabled=True, protocol__slug=slug, chain__isnull=True)
+            .exclude(source_kind=Feed.SourceKind.EVM)
+            .select_related("protocol", "pair__base", "pair__quote")
+        )
+        _state.feeds[key] = (time.monotonic(), feeds)
+    return feeds
+
+
+def sync_protocol(slug: str) -> list[SyncRun] | None:
+    """One tick for one off-chain protocol; None when there was nothing to do (no feeds,
+    another worker busy with it, or the API asked us to wait with Retry-After)."""
+    lock = f"sync:protocol:{slug}"
+    if not cache.add(lock, 1, timeout=60):
+        return None
+    try:
+        return _sync_protocol(slug)
+    finally:
+        cache.delete(lock)
+
+
+def _sync_protocol(slug: str) -> list[SyncRun] | None:
+    adapter = HTTP_ADAPTERS.get(slug)
+    feeds = protocol_feeds(slug) if adapter else []
+    waiting_until = cache.get(f"sync:retry_after:{slug}")
+    if not feeds or (waiting_until and time.time() < waiting_until):
+        return None
+    started, started_at = time.monotonic(), timezone.now()
+    breakers = {slug: Breaker(slug, None)}
+    results: dict[str, ReadResult] = {}
+    if breakers[slug].allow():
+        try:
+            results[slug] = adapter.read(feeds, now=started_at)
+        except RateLimited as error:
+            # Honour Retry-After: no request to this API before then, from any worker.
+            cache.set(f"sync:retry_after:{slug}", time.time() + error.retry_after,
+                      timeout=int(error.retry_after) + 1)
+            results[slug] = ReadResult(problems=[
+                Problem(f, error.kind, error.reason, str(error)) for f in feeds])
+        except AdapterError as error:
+            results[slug] = ReadResult(problems=[
+                Problem(f, error.kind, error.reason, str(error)) for f in feeds])
+    return _finish(None, {slug: feeds}, results, breakers, started, started_at, None)
+
+
 def _finish(
-    chain: Chain, by_protocol: dict[str, list[Feed]], results: dict[str, ReadResult],
+    chain: Chain | None, by_protocol: dict[str, list[Feed]], results: dict[str, ReadResult],
     breakers: dict[str, Breaker], started: float, started_at: datetime, block: int | None,
 ) -> list[SyncRun]:
     now = timezone.now()
@@ -221,16 +275,18 @@ def _finish(
             breaker=state,
         ))
         if state != State.CLOSED:
-            logger.warning("breaker for %s on %s is %s", protocol, chain.slug, state)
+            logger.warning("breaker for %s on %s is %s", protocol,
+                           chain.slug if chain else "its API", state)
     SyncRun.objects.bulk_create(runs)
     total = _Tally()
     for tally in tallies.values():
         total.feeds += tally.feeds
         total.ok, total.new = total.ok + tally.ok, total.new + tally.new
         total.rejected, total.failed = total.rejected + tally.rejected, total.failed + tally.failed
-    logger.info("sync %s block %s: %d feeds, %d ok (%d new), %d rejected, %d failed in %d ms",
-                chain.slug, block, total.feeds, total.ok, total.new, total.rejected,
-                total.failed, duration_ms)
+    where = f"{chain.slug} block {block}" if chain else ", ".join(by_protocol)
+    logger.info("sync %s: %d feeds, %d ok (%d new), %d rejected, %d failed in %d ms",
+                where, total.feeds, total.ok, total.new, total.rejected, total.failed,
+                duration_ms)
     return runs
 
 

@@ -14,6 +14,12 @@ def sync_chain(slug: str) -> None:
     sync.sync_chain(slug)
 
 
+@shared_task(name="protocols.sync_protocol", ignore_result=True)
+def sync_protocol(slug: str) -> None:
+    """One sync tick for one off-chain protocol (its HTTP API)."""
+    sync.sync_protocol(slug)
+
+
 @shared_task(name="protocols.prune_sync_runs")
 def prune_sync_runs() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.OP_SYNC_RUN_RETENTION_HOURS)

@@ -223,6 +223,35 @@ OP_BREAKER_FAILURES = env.int("OP_BREAKER_FAILURES", default=5)
 OP_BREAKER_COOLDOWN = env.float("OP_BREAKER_COOLDOWN", default=30.0)
 OP_BACKFILL_LOG_BLOCKS = env.int("OP_BACKFILL_LOG_BLOCKS", default=2000)  # eth_getLogs window
 
+# --- Off-chain oracle APIs (devnet: the devnet's simulators; mainnet: the real services) -------
+OP_DEVNET_HTTP_PORTS = {"pyth": 8560, "redstone": 8561, "switchboard": 8562, "dia": 8563,
+                        "band": 8564}
+_MAINNET_APIS = {
+    "pyth": "https://hermes.pyth.network",
+    "redstone": "https://oracle-gateway-1.a.redstone.finance",
+    "switchboard": "https://crossbar.switchboard.xyz",
+    "dia": "https://api.diadata.org",
+    "band": "https://laozi1.bandchain.org/api",
+}
+
+
+def _api_url(protocol: str) -> str:
+    if OP_NETWORK == "devnet":
+        return f"http://127.0.0.1:{OP_DEVNET_HTTP_PORTS[protocol]}"
+    return _MAINNET_APIS[protocol]
+
+
+OP_PYTH_HERMES_URL = env.str("OP_PYTH_HERMES_URL", default=_api_url("pyth"))
+OP_PYTH_API_KEY = env.str("OP_PYTH_API_KEY", default="")
+OP_REDSTONE_GATEWAY_URL = env.str("OP_REDSTONE_GATEWAY_URL", default=_api_url("redstone"))
+OP_SWITCHBOARD_CROSSBAR_URL = env.str("OP_SWITCHBOARD_CROSSBAR_URL",
+                                      default=_api_url("switchboard"))
+OP_DIA_API_URL = env.str("OP_DIA_API_URL", default=_api_url("dia"))
+OP_BAND_REST_URL = env.str("OP_BAND_REST_URL", default=_api_url("band"))
+OP_HTTP_TIMEOUT = env.float("OP_HTTP_TIMEOUT", default=5.0)
+OP_HTTP_RETRIES = env.int("OP_HTTP_RETRIES", default=2)
+OP_HTTP_MAX_RETRY_WAIT = env.float("OP_HTTP_MAX_RETRY_WAIT", default=5.0)
+
 # Chronicle whitelists its readers: the platform reads with eth_call from this address
 # ("OraclePlatformReader" in ASCII), which must be kissed (the devnet does it).
 OP_CHRONICLE_READER = env.str(
@@ -252,10 +281,15 @@ LOGGING = {
 }
 
 # --- Periodic work (Celery beat in production, the in-process scheduler under `serve`) ----------
-# Each chain is polled every OP_SYNC_INTERVAL seconds, or OP_SYNC_INTERVAL_<CHAIN>.
+# Each chain and each off-chain protocol is polled every OP_SYNC_INTERVAL seconds, or
+# OP_SYNC_INTERVAL_<CHAIN or PROTOCOL>.
 OP_SYNC_INTERVALS = {
-    slug: env.float(f"OP_SYNC_INTERVAL_{slug.upper()}", default=OP_SYNC_INTERVAL)
-    for slug in OP_RPC_URLS
+    slug: env.float(f"OP_SYNC_INTERVAL_{slug.upper().replace('-', '_')}",
+                    default=OP_SYNC_INTERVAL)
+    for slug in [*OP_RPC_URLS, *OP_DEVNET_HTTP_PORTS]
 }
-OP_PERIODIC_TASKS = periodic_tasks(OP_SYNC_INTERVALS)
+OP_PERIODIC_TASKS = periodic_tasks(
+    {slug: OP_SYNC_INTERVALS[slug] for slug in OP_RPC_URLS},
+    {slug: OP_SYNC_INTERVALS[slug] for slug in OP_DEVNET_HTTP_PORTS},
+)
 CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)

@@ -1,13 +1,15 @@
 """One devnet simulator per oracle protocol: how the devnet deploys and writes its contracts
-(on-chain protocols) or serves its API (HTTP protocols). `ONCHAIN` maps protocol slugs to
-the on-chain simulators."""
+(on-chain protocols) or serves its API (HTTP protocols). `ONCHAIN` and `HTTP` map protocol
+slugs to them."""
 from .api3 import Api3
-from .band import Band
+from .band import Band, BandRest
 from .base import ChainContext, FeedSpec, OnChainSimulator
 from .chainlink import Chainlink
 from .chronicle import Chronicle
-from .dia import Dia
+from .dia import Dia, DiaApi
+from .http import HttpSimulator
 from .redstone import RedStonePush
+from .switchboard import Crossbar
 from .tellor import Tellor
 from .uniswap_v3 import UniswapV3
 
@@ -17,4 +19,6 @@ ONCHAIN: dict[str, OnChainSimulator] = {
                 UniswapV3())
 }
 
-__all__ = ["ONCHAIN", "ChainContext", "FeedSpec", "OnChainSimulator"]
+HTTP: dict[str, type[HttpSimulator]] = {sim.protocol: sim for sim in (DiaApi, BandRest, Crossbar)}
+
+__all__ = ["HTTP", "ONCHAIN", "ChainContext", "FeedSpec", "HttpSimulator", "OnChainSimulator"]

@@ -1,11 +1,12 @@
 """One adapter per protocol; `ADAPTERS` maps (protocol slug, source kind) to it."""
 from .api3 import Api3Adapter
-from .band import BandAdapter
+from .band import BandAdapter, BandRestAdapter
 from .base import Adapter, Problem, ProblemKind, ReadResult
 from .chainlink import ChainlinkAdapter
 from .chronicle import ChronicleAdapter
-from .dia import DiaAdapter
+from .dia import DiaAdapter, DiaApiAdapter
 from .redstone import RedStonePushAdapter
+from .switchboard import SwitchboardAdapter
 from .tellor import TellorAdapter
 from .uniswap_v3 import UniswapV3Adapter
 
@@ -14,8 +15,16 @@ EVM_ADAPTERS = {
     for adapter in (ChainlinkAdapter(), Api3Adapter(), BandAdapter(), ChronicleAdapter(),
                     TellorAdapter(), RedStonePushAdapter(), DiaAdapter(), UniswapV3Adapter())
 }
+# Off-chain sources, read per protocol (the `stream` kind is read over REST as a fallback).
+HTTP_ADAPTERS = {
+    adapter.protocol: adapter
+    for adapter in (DiaApiAdapter(), BandRestAdapter(), SwitchboardAdapter())
+}
 ADAPTERS: dict[tuple[str, str], Adapter] = {
-    (protocol, "evm"): adapter for protocol, adapter in EVM_ADAPTERS.items()
+    **{(protocol, "evm"): adapter for protocol, adapter in EVM_ADAPTERS.items()},
+    **{(protocol, "http"): adapter for protocol, adapter in HTTP_ADAPTERS.items()},
 }
 
-__all__ = ["ADAPTERS", "EVM_ADAPTERS", "Adapter", "Problem", "ProblemKind", "ReadResult"]
+__all__ = [
+    "ADAPTERS", "EVM_ADAPTERS", "HTTP_ADAPTERS", "Adapter", "Problem", "ProblemKind", "ReadResult",
+]

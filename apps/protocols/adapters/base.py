@@ -3,13 +3,16 @@
 An adapter turns a protocol's wire format into unsaved PriceObservations and typed problems.
 It never imports views, Channels or Celery; the sync engine is its only caller.
 """
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from apps.feeds.models import Feed, PriceObservation
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)")
 
 
 class ProblemKind(StrEnum):
@@ -69,6 +72,22 @@ class Adapter:
 
 def unix_time(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """RFC 3339 with up to nanoseconds (Go's format), e.g. 2020-05-19T08:41:12.499645584Z."""
+    match = _RFC3339.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    whole, fraction, zone = match.groups()
+    micros = (fraction or "").ljust(6, "0")[:6]
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    return datetime.fromisoformat(f"{whole}.{micros}{zone}").astimezone(UTC)
+
+
+def scaled(price: Decimal, decimals: int) -> int:
+    """A decimal price as the integer at `decimals` (half-even on the last digit)."""
+    return int(price.scaleb(decimals).to_integral_value(ROUND_HALF_EVEN))
 
 
 def observation(
