@@ -59,9 +59,11 @@ HTTP_FEEDS = [
     offchain("band", decimals=9, symbol="ETH"),
     offchain("band", base="BTC", decimals=9, symbol="BTC"),
     offchain("switchboard", decimals=18),
+    offchain("redstone", data_feed_id="ETH", data_service_id="redstone-primary-prod"),
 ]
 HTTP_SETTINGS = {"dia": "OP_DIA_API_URL", "band": "OP_BAND_REST_URL",
-                 "switchboard": "OP_SWITCHBOARD_CROSSBAR_URL"}
+                 "switchboard": "OP_SWITCHBOARD_CROSSBAR_URL",
+                 "redstone": "OP_REDSTONE_GATEWAY_URL"}
 
 
 @pytest.fixture(scope="module")

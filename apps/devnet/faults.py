@@ -69,7 +69,7 @@ SPECS: dict[str, FaultSpec] = {
     "outlier": FaultSpec(("feed",), {"percent": (_decimal, Decimal(20))},
                          help="a feed publishes its price off by `percent`"),
     "garbage": FaultSpec(("feed",), {"mode": (_garbage_mode, "zero")},
-                         help="a feed publishes zero, a negative value, an absurd jump (×1000) "
+                         help="a feed publishes zero, a negative value, an absurd jump (×20) "
                               "or a value scaled by the wrong decimals (×1e10)"),
     "move": FaultSpec(("asset", "feed"), {"percent": (_decimal, Decimal(10))},
                       help="the market price of an asset, or one feed's view of it, moves"),

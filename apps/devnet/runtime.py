@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 GARBAGE = {
     "zero": lambda price: Decimal(0),
     "negative": lambda price: -price,
-    "jump": lambda price: price * 1000,
+    "jump": lambda price: price * 20,  # absurd, yet not a power-of-ten slip (wrong_scale)
     "decimals": lambda price: price * Decimal(10) ** 10,
 }
 

@@ -252,7 +252,7 @@ def _finish(
         with transaction.atomic():
             stored = store_observations(accepted)
             _quarantine(problems, now)
-            _record_read_states(by_protocol, problems, now)
+            _record_read_states(by_protocol, problems, {obs.feed_id for obs in accepted}, now)
         for obs in stored:
             tallies[obs.feed.protocol.slug].new += 1
         for obs in accepted:
@@ -318,9 +318,10 @@ def _quarantine(problems: list[Problem], now: datetime) -> None:
 
 
 def _record_read_states(by_protocol: dict[str, list[Feed]], problems: list[Problem],
-                        now: datetime) -> None:
-    """Write a feed's read state only when it changes (ok ⇄ failing, or a new reason)."""
-    failing = {p.feed.pk: p for p in problems}
+                        read: set[int], now: datetime) -> None:
+    """Write a feed's read state only when it changes (ok ⇄ failing, or a new reason). A feed
+    that gave a value is ok, even if some of its signed packages were quarantined."""
+    failing = {p.feed.pk: p for p in problems if p.feed.pk not in read}
     for feeds in by_protocol.values():
         for feed in feeds:
             problem = failing.get(feed.pk)

@@ -248,6 +248,19 @@ OP_SWITCHBOARD_CROSSBAR_URL = env.str("OP_SWITCHBOARD_CROSSBAR_URL",
                                       default=_api_url("switchboard"))
 OP_DIA_API_URL = env.str("OP_DIA_API_URL", default=_api_url("dia"))
 OP_BAND_REST_URL = env.str("OP_BAND_REST_URL", default=_api_url("band"))
+# RedStone: packages must come from this many distinct authorised signers, no older than this.
+# The signers default to RedStone's registry for the data service (shipped with the code); on
+# the devnet, to the devnet gateway's own keys.
+DEVNET_REDSTONE_SIGNERS = [
+    "0x5Bbe13f1a24e427465B88D422213B75Df5A9a092", "0x57C1e566648561Ef82b095878e238213238a429A",
+    "0x4445f396A3be8470e7F03fD9079dB1e03771ac64", "0x768F108f54D144EA4B693992ef42d297c3A4C8c1",
+    "0x4C6da1bd85F053518705cc90FbAe48A27b8cB449",
+]
+OP_REDSTONE_SIGNERS = env.list(
+    "OP_REDSTONE_SIGNERS", default=DEVNET_REDSTONE_SIGNERS if OP_NETWORK == "devnet" else []
+)
+OP_REDSTONE_SIGNER_THRESHOLD = env.int("OP_REDSTONE_SIGNER_THRESHOLD", default=3)
+OP_REDSTONE_MAX_AGE = env.int("OP_REDSTONE_MAX_AGE", default=180)  # seconds
 OP_HTTP_TIMEOUT = env.float("OP_HTTP_TIMEOUT", default=5.0)
 OP_HTTP_RETRIES = env.int("OP_HTTP_RETRIES", default=2)
 OP_HTTP_MAX_RETRY_WAIT = env.float("OP_HTTP_MAX_RETRY_WAIT", default=5.0)

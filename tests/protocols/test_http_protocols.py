@@ -10,7 +10,7 @@ import responses
 from django.core.cache import cache
 
 from apps.devnet.control import DevnetClient
-from apps.feeds.models import PriceObservation
+from apps.feeds.models import PriceObservation, QuarantinedRead
 from apps.protocols.adapters.base import parse_rfc3339
 from apps.protocols.adapters.dia import DiaApiAdapter
 from apps.protocols.http import HttpClient, RateLimited, retry_after_seconds
@@ -31,7 +31,7 @@ def close(value: Decimal, expected: Decimal, bps: int = 100) -> bool:
     return abs(value - expected) / expected * 10_000 < bps
 
 
-@pytest.mark.parametrize("protocol", ["dia", "band", "switchboard"])
+@pytest.mark.parametrize("protocol", ["dia", "band", "switchboard", "redstone"])
 def test_each_protocol_reads_its_simulator_into_exact_prices(offchain_feeds, calm_devnet,
                                                               protocol):
     runs = sync_protocol(protocol)
@@ -46,6 +46,39 @@ def test_each_protocol_reads_its_simulator_into_exact_prices(offchain_feeds, cal
         assert obs.decimals == feed.decimals
         assert close(obs.price, calm_devnet.market.price(feed.pair.base.symbol)), feed.key
         assert abs((obs.source_ts - obs.fetched_at).total_seconds()) < 5
+        # Only RedStone signs its values: verified is true there and null elsewhere.
+        assert obs.verified is (True if protocol == "redstone" else None)
+
+
+def test_redstone_bad_signatures_are_quarantined_while_valid_packages_keep_flowing(
+    offchain_feeds, calm_devnet
+):
+    feed = offchain_feeds["redstone-offchain-eth-usd"]
+    DevnetClient(calm_devnet.control.url).inject("bad-signature", "redstone")
+    try:
+        (run,) = sync_protocol("redstone")
+    finally:
+        DevnetClient(calm_devnet.control.url).clear()
+    assert run.ok == 1 and run.rejected == 2 and run.error_class == "bad_signature"
+    assert latest(feed).verified is True
+    assert set(QuarantinedRead.objects.filter(feed=feed).values_list("reason", flat=True)) == {
+        "bad_signature"}
+
+
+def test_redstone_values_below_the_signer_threshold_are_refused(offchain_feeds, settings):
+    settings.OP_REDSTONE_SIGNERS = settings.DEVNET_REDSTONE_SIGNERS[:2]  # 3 signers unknown
+    (run,) = sync_protocol("redstone")
+    assert run.ok == 0 and run.rejected >= 1
+    assert not PriceObservation.objects.filter(feed__protocol__slug="redstone").exists()
+
+
+def test_devnet_signer_setting_matches_the_devnet_gateway_keys(settings):
+    from eth_keys import keys
+
+    from apps.devnet.simulators.redstone import devnet_signer_keys
+
+    assert [keys.PrivateKey(k).public_key.to_checksum_address()
+            for k in devnet_signer_keys()] == settings.DEVNET_REDSTONE_SIGNERS
 
 
 def test_switchboard_reports_the_spread_of_its_oracle_runs(offchain_feeds):

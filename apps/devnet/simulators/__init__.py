@@ -8,7 +8,7 @@ from .chainlink import Chainlink
 from .chronicle import Chronicle
 from .dia import Dia, DiaApi
 from .http import HttpSimulator
-from .redstone import RedStonePush
+from .redstone import RedStoneGateway, RedStonePush
 from .switchboard import Crossbar
 from .tellor import Tellor
 from .uniswap_v3 import UniswapV3
@@ -19,6 +19,8 @@ ONCHAIN: dict[str, OnChainSimulator] = {
                 UniswapV3())
 }
 
-HTTP: dict[str, type[HttpSimulator]] = {sim.protocol: sim for sim in (DiaApi, BandRest, Crossbar)}
+HTTP: dict[str, type[HttpSimulator]] = {
+    sim.protocol: sim for sim in (DiaApi, BandRest, Crossbar, RedStoneGateway)
+}
 
 __all__ = ["HTTP", "ONCHAIN", "ChainContext", "FeedSpec", "HttpSimulator", "OnChainSimulator"]

@@ -5,7 +5,7 @@ from .base import Adapter, Problem, ProblemKind, ReadResult
 from .chainlink import ChainlinkAdapter
 from .chronicle import ChronicleAdapter
 from .dia import DiaAdapter, DiaApiAdapter
-from .redstone import RedStonePushAdapter
+from .redstone import RedStoneGatewayAdapter, RedStonePushAdapter
 from .switchboard import SwitchboardAdapter
 from .tellor import TellorAdapter
 from .uniswap_v3 import UniswapV3Adapter
@@ -18,7 +18,8 @@ EVM_ADAPTERS = {
 # Off-chain sources, read per protocol (the `stream` kind is read over REST as a fallback).
 HTTP_ADAPTERS = {
     adapter.protocol: adapter
-    for adapter in (DiaApiAdapter(), BandRestAdapter(), SwitchboardAdapter())
+    for adapter in (DiaApiAdapter(), BandRestAdapter(), SwitchboardAdapter(),
+                    RedStoneGatewayAdapter())
 }
 ADAPTERS: dict[tuple[str, str], Adapter] = {
     **{(protocol, "evm"): adapter for protocol, adapter in EVM_ADAPTERS.items()},
