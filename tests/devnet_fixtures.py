@@ -60,10 +60,12 @@ HTTP_FEEDS = [
     offchain("band", base="BTC", decimals=9, symbol="BTC"),
     offchain("switchboard", decimals=18),
     offchain("redstone", data_feed_id="ETH", data_service_id="redstone-primary-prod"),
+    replace(offchain("pyth", symbol="Crypto.ETH/USD"),
+            feed_id="ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace"),
 ]
 HTTP_SETTINGS = {"dia": "OP_DIA_API_URL", "band": "OP_BAND_REST_URL",
                  "switchboard": "OP_SWITCHBOARD_CROSSBAR_URL",
-                 "redstone": "OP_REDSTONE_GATEWAY_URL"}
+                 "redstone": "OP_REDSTONE_GATEWAY_URL", "pyth": "OP_PYTH_HERMES_URL"}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +140,8 @@ def offchain_feeds(db, calm_devnet, settings):
         setattr(settings, setting, calm_devnet.simulators[protocol].url)
     reset_engine_state()
     cache.clear()
-    yield {spec.key: catalog_feed(spec, None, "http") for spec in calm_devnet.http_feeds}
+    yield {spec.key: catalog_feed(spec, None, "stream" if spec.protocol == "pyth" else "http")
+           for spec in calm_devnet.http_feeds}
     reset_engine_state()
 
 

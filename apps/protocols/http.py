@@ -58,8 +58,9 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.max_wait = max_wait
+        self.headers = dict(headers or {})
         self.session = requests.Session()
-        self.session.headers.update(headers or {})
+        self.session.headers.update(self.headers)
         self.requests = 0
         self.statuses: Counter[int] = Counter()
 
@@ -128,11 +129,11 @@ class HttpAdapter(Adapter):
     def client(self) -> HttpClient:
         """One client (and connection pool) per adapter per thread."""
         clients = self._local.__dict__.setdefault("clients", {})
-        url = self.base_url()
+        url, headers = self.base_url(), self.headers()
         client = clients.get(self.protocol)
-        if client is None or client.base_url != url.rstrip("/"):
+        if client is None or (client.base_url, client.headers) != (url.rstrip("/"), headers):
             client = clients[self.protocol] = HttpClient(
                 url, timeout=settings.OP_HTTP_TIMEOUT, retries=settings.OP_HTTP_RETRIES,
-                max_wait=settings.OP_HTTP_MAX_RETRY_WAIT, headers=self.headers(),
+                max_wait=settings.OP_HTTP_MAX_RETRY_WAIT, headers=headers,
             )
         return client

@@ -218,6 +218,13 @@ def _sync_protocol(slug: str) -> list[SyncRun] | None:
     return _finish(None, {slug: feeds}, results, breakers, started, started_at, None)
 
 
+def ingest(slug: str, feeds: list[Feed], result: ReadResult, *, started: float,
+           started_at: datetime) -> list[SyncRun]:
+    """Validate, store and record what a long-lived source (a stream) delivered."""
+    return _finish(None, {slug: feeds}, {slug: result}, {slug: Breaker(slug, None)}, started,
+                   started_at, None)
+
+
 def _finish(
     chain: Chain | None, by_protocol: dict[str, list[Feed]], results: dict[str, ReadResult],
     breakers: dict[str, Breaker], started: float, started_at: datetime, block: int | None,

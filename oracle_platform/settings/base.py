@@ -242,7 +242,17 @@ def _api_url(protocol: str) -> str:
 
 
 OP_PYTH_HERMES_URL = env.str("OP_PYTH_HERMES_URL", default=_api_url("pyth"))
-OP_PYTH_API_KEY = env.str("OP_PYTH_API_KEY", default="")
+# Hermes needs a Bearer API key since 2026-08; the devnet's Hermes asks for this one too.
+OP_PYTH_API_KEY = env.str("OP_PYTH_API_KEY",
+                          default="devnet-hermes-key" if OP_NETWORK == "devnet" else "")
+# Whose Wormhole guardians sign Pyth updates: "mainnet" (the shipped sets) or "devnet".
+OP_PYTH_GUARDIANS = env.str("OP_PYTH_GUARDIANS",
+                            default="devnet" if OP_NETWORK == "devnet" else "mainnet")
+DEVNET_WORMHOLE_GUARDIANS = [
+    "0xbeE019Dc2EF2136Df0FBBAf83514b1f84a8aF105", "0xbdEBafB391727F783928D198B91376d7aD9C49c5",
+    "0x4640d79fA71CCfB63BD8dE49A646302aDF5Ceaf3", "0xC571D1A779933915252212E8DA5405C4eCE54Cf3",
+    "0xdb45ffd953c8D943a0B1a3c5FE24C43665b113Ab",
+]
 OP_REDSTONE_GATEWAY_URL = env.str("OP_REDSTONE_GATEWAY_URL", default=_api_url("redstone"))
 OP_SWITCHBOARD_CROSSBAR_URL = env.str("OP_SWITCHBOARD_CROSSBAR_URL",
                                       default=_api_url("switchboard"))
@@ -261,6 +271,10 @@ OP_REDSTONE_SIGNERS = env.list(
 )
 OP_REDSTONE_SIGNER_THRESHOLD = env.int("OP_REDSTONE_SIGNER_THRESHOLD", default=3)
 OP_REDSTONE_MAX_AGE = env.int("OP_REDSTONE_MAX_AGE", default=180)  # seconds
+OP_STREAM_READ_TIMEOUT = env.float("OP_STREAM_READ_TIMEOUT", default=30.0)  # silence = dead
+OP_STREAM_MAX_BACKOFF = env.float("OP_STREAM_MAX_BACKOFF", default=30.0)
+OP_STREAM_BACKFILL_SECONDS = env.int("OP_STREAM_BACKFILL_SECONDS", default=300)
+OP_STREAMS = env.list("OP_STREAMS", default=["pyth"])  # run by `serve` / `manage.py stream`
 OP_HTTP_TIMEOUT = env.float("OP_HTTP_TIMEOUT", default=5.0)
 OP_HTTP_RETRIES = env.int("OP_HTTP_RETRIES", default=2)
 OP_HTTP_MAX_RETRY_WAIT = env.float("OP_HTTP_MAX_RETRY_WAIT", default=5.0)
@@ -296,9 +310,10 @@ LOGGING = {
 # --- Periodic work (Celery beat in production, the in-process scheduler under `serve`) ----------
 # Each chain and each off-chain protocol is polled every OP_SYNC_INTERVAL seconds, or
 # OP_SYNC_INTERVAL_<CHAIN or PROTOCOL>.
+# Pyth's REST tick is only the safety net of its stream.
 OP_SYNC_INTERVALS = {
     slug: env.float(f"OP_SYNC_INTERVAL_{slug.upper().replace('-', '_')}",
-                    default=OP_SYNC_INTERVAL)
+                    default=10.0 if slug == "pyth" else OP_SYNC_INTERVAL)
     for slug in [*OP_RPC_URLS, *OP_DEVNET_HTTP_PORTS]
 }
 OP_PERIODIC_TASKS = periodic_tasks(

@@ -8,6 +8,7 @@ from .chainlink import Chainlink
 from .chronicle import Chronicle
 from .dia import Dia, DiaApi
 from .http import HttpSimulator
+from .pyth import Hermes
 from .redstone import RedStoneGateway, RedStonePush
 from .switchboard import Crossbar
 from .tellor import Tellor
@@ -20,7 +21,7 @@ ONCHAIN: dict[str, OnChainSimulator] = {
 }
 
 HTTP: dict[str, type[HttpSimulator]] = {
-    sim.protocol: sim for sim in (DiaApi, BandRest, Crossbar, RedStoneGateway)
+    sim.protocol: sim for sim in (DiaApi, BandRest, Crossbar, RedStoneGateway, Hermes)
 }
 
 __all__ = ["HTTP", "ONCHAIN", "ChainContext", "FeedSpec", "HttpSimulator", "OnChainSimulator"]

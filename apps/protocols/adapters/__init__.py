@@ -5,6 +5,7 @@ from .base import Adapter, Problem, ProblemKind, ReadResult
 from .chainlink import ChainlinkAdapter
 from .chronicle import ChronicleAdapter
 from .dia import DiaAdapter, DiaApiAdapter
+from .pyth import PythHermesAdapter
 from .redstone import RedStoneGatewayAdapter, RedStonePushAdapter
 from .switchboard import SwitchboardAdapter
 from .tellor import TellorAdapter
@@ -19,11 +20,12 @@ EVM_ADAPTERS = {
 HTTP_ADAPTERS = {
     adapter.protocol: adapter
     for adapter in (DiaApiAdapter(), BandRestAdapter(), SwitchboardAdapter(),
-                    RedStoneGatewayAdapter())
+                    RedStoneGatewayAdapter(), PythHermesAdapter())
 }
 ADAPTERS: dict[tuple[str, str], Adapter] = {
     **{(protocol, "evm"): adapter for protocol, adapter in EVM_ADAPTERS.items()},
     **{(protocol, "http"): adapter for protocol, adapter in HTTP_ADAPTERS.items()},
+    ("pyth", "stream"): HTTP_ADAPTERS["pyth"],
 }
 
 __all__ = [

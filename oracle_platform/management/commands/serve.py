@@ -3,10 +3,13 @@
 HTTP and WebSockets from uvicorn plus the in-process scheduler, so the in-memory channel
 layer and the local-memory cache are shared by everything and no Redis is needed.
 """
+import threading
+
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.protocols.streams import start_streams
 from oracle_platform.processes import spawn_manage, stop
 from oracle_platform.scheduler import InProcessScheduler
 
@@ -31,9 +34,11 @@ class Command(BaseCommand):
         # Its own process: the market loop and the history seeding stay off this one's GIL.
         devnet_process = spawn_manage("devnet") if devnet else None
         scheduler = None
+        streams_stop = threading.Event()
         if settings.OP_SCHEDULER_ENABLED and not no_scheduler:
             scheduler = InProcessScheduler()
             scheduler.start()
+            start_streams(settings.OP_STREAMS, streams_stop)
         self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl-C stops)")
         try:
             uvicorn.run(
@@ -45,6 +50,7 @@ class Command(BaseCommand):
                 ws="websockets-sansio",
             )
         finally:
+            streams_stop.set()
             if scheduler:
                 scheduler.stop()
             stop(devnet_process)
