@@ -9,11 +9,12 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint migrate vendor contracts clean
+.PHONY: help install run test lint migrate vendor contracts bench clean
 
 help:
 	@echo "make run        install if needed, migrate, create the demo login, serve on http://$(HOST):$(PORT)/"
 	@echo "make test       ruff, migrations check, pytest (PYTEST_ARGS='…' passes arguments)"
+	@echo "make bench      benchmarks, one JSON line per result (BENCH=ingest runs one; set DATABASE_URL, REDIS_URL)"
 	@echo "make contracts  rebuild the devnet contracts' ABI + bytecode artifacts"
 	@echo "make vendor     refresh front-end libraries in static/vendor/ from npm"
 
@@ -47,6 +48,11 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Installing prints to stderr, so stdout carries only the benchmarks' JSON lines.
+bench:
+	@$(MAKE) --no-print-directory install >&2
+	@$(MANAGE) bench $(BENCH)
 
 contracts: install
 	$(PY) -m apps.devnet.build_contracts

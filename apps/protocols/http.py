@@ -15,7 +15,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from .adapters.base import Adapter, AdapterError, PermanentError, TransientError
+from .adapters.base import Adapter
+from .errors import AdapterError, PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from .adapters.base import PermanentError, TransientError
+from .errors import PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
 

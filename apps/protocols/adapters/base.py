@@ -8,17 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from enum import StrEnum
 
 from apps.feeds.models import Feed, PriceObservation
 
+from ..errors import AdapterError, PermanentError, ProblemKind, TransientError
+
+__all__ = ["AdapterError", "PermanentError", "ProblemKind", "TransientError"]
+
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)")
-
-
-class ProblemKind(StrEnum):
-    TRANSIENT = "transient"  # retry later: timeouts, connection errors, 5xx, rate limits
-    PERMANENT = "permanent"  # will not fix itself: no contract, revert, malformed answer
-    REJECTED = "rejected"  # a value came back but must not become a price: quarantine it
 
 
 @dataclass(frozen=True)
@@ -39,28 +36,6 @@ class ReadResult:
     def extend(self, other: "ReadResult") -> None:
         self.observations.extend(other.observations)
         self.problems.extend(other.problems)
-
-
-class AdapterError(Exception):
-    """A failure of a whole request (all feeds in it share the fate)."""
-
-    kind = ProblemKind.TRANSIENT
-    reason = "error"
-
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        if reason:
-            self.reason = reason
-
-
-class TransientError(AdapterError):
-    kind = ProblemKind.TRANSIENT
-    reason = "transient"
-
-
-class PermanentError(AdapterError):
-    kind = ProblemKind.PERMANENT
-    reason = "permanent"
 
 
 class Adapter:
