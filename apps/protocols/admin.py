@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from .models import BackfillCursor, CatalogLoad, FeedReadState, Protocol, SyncRun
+from .models import (
+    BackfillCursor,
+    CatalogLoad,
+    FeedReadState,
+    Protocol,
+    SignedPayload,
+    SyncRun,
+)
 
 
 @admin.register(Protocol)
@@ -50,3 +57,21 @@ class BackfillCursorAdmin(admin.ModelAdmin):
     list_select_related = ["feed"]
     search_fields = ["feed__key"]
     raw_id_fields = ["feed"]
+
+
+@admin.register(SignedPayload)
+class SignedPayloadAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "protocol", "format", "size", "verified"]
+    list_filter = ["protocol", "format", "verified"]
+    exclude = ["data"]
+    readonly_fields = ["protocol", "received_at", "format", "covers", "verified", "hex"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+
+    @admin.display(description="bytes")
+    def size(self, payload: SignedPayload) -> int:
+        return len(payload.data)
+
+    @admin.display(description="data (hex)")
+    def hex(self, payload: SignedPayload) -> str:
+        return bytes(payload.data).hex()

@@ -91,3 +91,22 @@ class BackfillCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id} back to {self.since:%Y-%m-%d} ({'done' if self.done else 'open'})"
+
+
+class SignedPayload(models.Model):
+    """A source's signed update kept as received (Pyth's PNAU accumulator update), so the
+    observations it produced can be re-verified later. Pruned after
+    OP_SIGNED_PAYLOAD_RETENTION_HOURS."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="payloads")
+    received_at = models.DateTimeField(db_index=True)
+    format = models.CharField(max_length=20, help_text="e.g. pyth-pnau")
+    data = models.BinaryField()
+    covers = models.JSONField(default=dict, help_text="feed key -> unix publish time")
+    verified = models.BooleanField(null=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.format} {len(self.data)} bytes at {self.received_at:%H:%M:%S}"

@@ -13,7 +13,7 @@ import logging
 import statistics
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -33,11 +33,12 @@ from .adapters.base import AdapterError, Problem, ProblemKind, ReadResult
 from .breaker import Breaker, State
 from .evm import read_chain
 from .http import RateLimited
-from .models import FeedReadState, Protocol, SyncRun
+from .models import FeedReadState, Protocol, SignedPayload, SyncRun
 from .rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
+QUARANTINE_MEMORY = 32  # recent quarantined reads remembered per feed, to write each once
 
 
 def rpc_setting(chain: Chain) -> str:
@@ -70,7 +71,8 @@ class _EngineState:
     latest: dict[int, Decimal] = field(default_factory=dict)  # feed id -> last stored price
     latest_loaded: bool = False
     pair_feeds: dict[int, set[int]] = field(default_factory=dict)  # pair id -> feed ids
-    quarantined: dict[int, tuple] = field(default_factory=dict)  # feed id -> last signature
+    # feed id -> signatures of its recent quarantined reads (several bad packages per tick)
+    quarantined: dict[int, deque] = field(default_factory=dict)
     read_reason: dict[int, str] = field(default_factory=dict)  # feed id -> "" when ok
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -258,6 +260,7 @@ def _finish(
                 tally.transient += problem.kind == ProblemKind.TRANSIENT
         with transaction.atomic():
             stored = store_observations(accepted)
+            _keep_payloads(results, now)
             _quarantine(problems, now)
             _record_read_states(by_protocol, problems, {obs.feed_id for obs in accepted}, now)
         for obs in stored:
@@ -297,6 +300,20 @@ def _finish(
     return runs
 
 
+def _keep_payloads(results: dict[str, ReadResult], now: datetime) -> None:
+    """Keep signed updates that produced observations, beside them in the same transaction."""
+    kept = [(slug, payload) for slug, result in results.items() for payload in result.payloads
+            if payload.covers and result.observations]
+    if not kept:
+        return
+    protocols = {p.slug: p for p in Protocol.objects.filter(slug__in={s for s, _ in kept})}
+    SignedPayload.objects.bulk_create([
+        SignedPayload(protocol=protocols[slug], received_at=now, format=payload.format,
+                      data=payload.data, covers=payload.covers, verified=payload.verified)
+        for slug, payload in kept
+    ])
+
+
 def _quarantine(problems: list[Problem], now: datetime) -> None:
     """Quarantine rejected reads, once per distinct (reason, value, source time) per feed."""
     fresh = []
@@ -306,13 +323,13 @@ def _quarantine(problems: list[Problem], now: datetime) -> None:
         signature = (problem.reason, problem.raw_value, problem.source_ts)
         feed_id = problem.feed.pk
         if feed_id not in _state.quarantined:
-            last = QuarantinedRead.objects.filter(feed_id=feed_id).first()
-            _state.quarantined[feed_id] = (
-                (last.reason, last.raw_value, last.source_ts) if last else None
-            )
-        if _state.quarantined[feed_id] == signature:
+            recent = QuarantinedRead.objects.filter(feed_id=feed_id)[:QUARANTINE_MEMORY]
+            _state.quarantined[feed_id] = deque(
+                ((q.reason, q.raw_value, q.source_ts) for q in reversed(recent)),
+                maxlen=QUARANTINE_MEMORY)
+        if signature in _state.quarantined[feed_id]:
             continue
-        _state.quarantined[feed_id] = signature
+        _state.quarantined[feed_id].append(signature)
         fresh.append(QuarantinedRead(
             feed=problem.feed, raw_value=problem.raw_value, reason=problem.reason,
             detail=problem.detail, source_ts=problem.source_ts, created_at=now,

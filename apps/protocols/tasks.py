@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import sync
-from .models import SyncRun
+from .models import SignedPayload, SyncRun
 
 
 @shared_task(name="protocols.sync_chain", ignore_result=True)
@@ -22,6 +22,11 @@ def sync_protocol(slug: str) -> None:
 
 @shared_task(name="protocols.prune_sync_runs")
 def prune_sync_runs() -> int:
-    cutoff = timezone.now() - timedelta(hours=settings.OP_SYNC_RUN_RETENTION_HOURS)
-    deleted, _ = SyncRun.objects.filter(started_at__lt=cutoff).delete()
-    return deleted
+    """Drop sync runs and kept signed payloads past their retention."""
+    now = timezone.now()
+    runs, _ = SyncRun.objects.filter(
+        started_at__lt=now - timedelta(hours=settings.OP_SYNC_RUN_RETENTION_HOURS)).delete()
+    payloads, _ = SignedPayload.objects.filter(
+        received_at__lt=now - timedelta(hours=settings.OP_SIGNED_PAYLOAD_RETENTION_HOURS)
+    ).delete()
+    return runs + payloads

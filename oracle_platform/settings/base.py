@@ -217,6 +217,8 @@ OP_MULTICALL_CHUNK = env.int("OP_MULTICALL_CHUNK", default=100)
 OP_SYNC_INTERVAL = env.float("OP_SYNC_INTERVAL", default=1.0)  # seconds between chain polls
 OP_SYNC_FEED_REFRESH = env.float("OP_SYNC_FEED_REFRESH", default=30.0)
 OP_SYNC_RUN_RETENTION_HOURS = env.int("OP_SYNC_RUN_RETENTION_HOURS", default=24)
+# Pyth's signed updates (~17 kB a second for 70 feeds) are kept this long for re-verification.
+OP_SIGNED_PAYLOAD_RETENTION_HOURS = env.int("OP_SIGNED_PAYLOAD_RETENTION_HOURS", default=6)
 OP_MAX_JUMP_BPS = env.int("OP_MAX_JUMP_BPS", default=5000)
 OP_STALE_BEYOND_HEARTBEATS = env.int("OP_STALE_BEYOND_HEARTBEATS", default=100)
 OP_BREAKER_FAILURES = env.int("OP_BREAKER_FAILURES", default=5)

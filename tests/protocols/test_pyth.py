@@ -113,3 +113,31 @@ def test_a_parsed_price_that_differs_from_the_signed_one_is_not_verified(db, set
     result = PythHermesAdapter().from_update(body, feeds, now=now, historical=True)
     assert {obs.verified for obs in result.observations} == {False}
     assert {p.reason for p in result.problems} == {"parsed_mismatch"}
+
+
+def test_the_signed_update_is_kept_and_verifies_again_later(offchain_feeds, calm_devnet):
+    from apps.protocols.adapters.pyth import guardian_sets
+    from apps.protocols.models import SignedPayload
+    from apps.protocols.verification.pyth import verify_price_update
+
+    sync_protocol("pyth")
+    payload = SignedPayload.objects.get()
+    feed = offchain_feeds[KEY]
+    assert payload.format == "pyth-pnau" and payload.verified is True
+    assert payload.covers == {feed.key: int(rows(feed).last().source_ts.timestamp())}
+    (price,) = verify_price_update(bytes(payload.data), None, guardian_sets=guardian_sets(),
+                                   now=datetime.now(tz=UTC), historical=True)
+    assert price.price == rows(feed).last().raw_answer
+
+
+def test_a_feed_without_an_id_is_discovered_by_symbol(offchain_feeds):
+    feed = offchain_feeds[KEY]
+    feed.feed_id = ""
+    feed.save()
+    from apps.protocols.sync import reset_engine_state
+
+    reset_engine_state()
+    (run,) = sync_protocol("pyth")
+    feed.refresh_from_db()
+    assert feed.feed_id == "ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace"
+    assert run.ok == 1

@@ -28,14 +28,26 @@ class Problem:
     source_ts: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Payload:
+    """A signed update as received, kept for later re-verification."""
+
+    format: str
+    data: bytes
+    covers: dict[str, int]  # feed key -> unix publish time
+    verified: bool | None
+
+
 @dataclass
 class ReadResult:
     observations: list[PriceObservation] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)
 
     def extend(self, other: "ReadResult") -> None:
         self.observations.extend(other.observations)
         self.problems.extend(other.problems)
+        self.payloads.extend(other.payloads)
 
 
 class Adapter:

@@ -18,9 +18,9 @@ from django.conf import settings
 from apps.feeds.models import Feed
 
 from ..http import HttpAdapter
-from ..verification.pyth import check_price_update
+from ..verification.pyth import check_price_update, decode_binary
 from ..verification.wormhole import GuardianSets, mainnet_guardian_sets
-from .base import Problem, ProblemKind, ReadResult, observation, rejected, unix_time
+from .base import Payload, Problem, ProblemKind, ReadResult, observation, rejected, unix_time
 
 IDS_PER_REQUEST = 100
 
@@ -55,8 +55,25 @@ class PythHermesAdapter(HttpAdapter):
         return [("ids[]", feed_id_of(f)) for f in feeds] + [
             ("encoding", "hex"), ("parsed", "true"), ("ignore_invalid_price_ids", "true")]
 
+    def discover(self, feeds: Sequence[Feed]) -> None:
+        """Find the price feed ids of feeds that have none yet, by symbol, through
+        /v2/price_feeds (e.g. a catalog entry whose id could not be cited), and keep them."""
+        for feed in feeds:
+            symbol = feed.params.get("symbol")
+            if len(feed_id_of(feed)) == 64 or not symbol:
+                continue
+            base = symbol.split(".")[-1].split("/")[0]
+            items = self.client().get_json("/v2/price_feeds",
+                                           [("query", base), ("asset_type", "crypto")])
+            found = next((item["id"] for item in items
+                          if item.get("attributes", {}).get("symbol") == symbol), None)
+            if found:
+                feed.feed_id = str(found).removeprefix("0x").lower()
+                Feed.objects.filter(pk=feed.pk).update(feed_id=feed.feed_id)
+
     def read(self, feeds: Sequence[Feed], *, now: datetime) -> ReadResult:
         result = ReadResult()
+        self.discover(feeds)
         known = [f for f in feeds if len(feed_id_of(f)) == 64]
         for feed in set(feeds) - set(known):
             result.problems.append(Problem(feed, ProblemKind.PERMANENT, "misconfigured",
@@ -75,6 +92,13 @@ class PythHermesAdapter(HttpAdapter):
         parsed = body.get("parsed") or []
         check = check_price_update(body.get("binary"), parsed, guardian_sets=guardian_sets(),
                                    now=now, historical=historical)
+        covers = {by_id[i].key: int(item["price"]["publish_time"]) for item in parsed
+                  if (i := str(item.get("id", "")).removeprefix("0x").lower()) in by_id}
+        try:
+            blobs = decode_binary(body.get("binary"))
+        except ValueError:
+            blobs = []  # the check above has already said why; nothing to keep
+        result.payloads += [Payload("pyth-pnau", blob, covers, check.verified) for blob in blobs]
         for item in parsed:
             feed = by_id.get(str(item.get("id", "")).removeprefix("0x").lower())
             if feed is None:
