@@ -86,7 +86,9 @@ class HttpClient:
                 failure: AdapterError = TransientError(
                     f"GET {path}: timeout after {self.timeout}s", reason="timeout")
             except requests.RequestException as error:
-                failure = TransientError(f"GET {path}: {error}", reason="connection")
+                # Not str(error): it repeats the whole URL, query string and all.
+                failure = TransientError(f"GET {path}: cannot connect ({type(error).__name__})",
+                                         reason="connection")
             else:
                 self.statuses[response.status_code] += 1
                 if response.status_code < 400:
@@ -99,7 +101,7 @@ class HttpClient:
                 if failure.retry_after > self.max_wait:
                     raise failure  # the caller stays away until then
                 delay = failure.retry_after
-            logger.info("retrying %s in %.2fs after %s", url, delay, failure)
+            logger.info("retrying GET %s in %.2fs after %s", path, delay, failure)
             time.sleep(delay)
             attempt += 1
 

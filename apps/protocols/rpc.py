@@ -101,7 +101,7 @@ class JsonRpcClient:
         except requests.Timeout as error:
             raise TransientError(f"timeout after {self.timeout}s", reason="timeout") from error
         except requests.RequestException as error:
-            raise TransientError(f"cannot reach {self.url}: {error}",
+            raise TransientError(f"cannot reach {self.url} ({type(error).__name__})",
                                  reason="connection") from error
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientError(f"HTTP {response.status_code}",
