@@ -14,7 +14,16 @@ from eth_abi.exceptions import DecodingError
 from apps.feeds.models import Feed, PriceObservation
 
 from .abi import Function
-from .adapters.base import Adapter, AdapterError, Problem, ProblemKind, ReadResult, unix_time
+from .adapters.base import (
+    Adapter,
+    AdapterError,
+    Problem,
+    ProblemKind,
+    ReadResult,
+    observation,
+    rejected,
+    unix_time,
+)
 from .rpc import JsonRpcClient, RpcError
 
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
@@ -84,6 +93,15 @@ def call_failed(feed: Feed, result: CallResult, what: str) -> Problem:
         return problem(feed, ProblemKind.PERMANENT, "no_contract",
                        f"{what} returned nothing: is there a contract at {feed.address}?")
     return problem(feed, ProblemKind.PERMANENT, "reverted", f"{what} reverted", result.data)
+
+
+def stamped_value(feed: Feed, value: int, timestamp: int, block: Block, fetched_at: datetime,
+                  *, detail: str = "") -> PriceObservation | Problem:
+    """A (value, unix timestamp) pair read from a contract; timestamp 0 means never set."""
+    if timestamp == 0:
+        return rejected(feed, "no_timestamp", value, detail)
+    return observation(feed, value, unix_time(timestamp), fetched_at=fetched_at,
+                       block_number=block.number)
 
 
 def revert_reason(data: bytes) -> str | None:

@@ -4,8 +4,8 @@ from datetime import datetime
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
-from .base import Problem, observation, rejected, unix_time
+from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
+from .base import Problem
 
 READ = Function("read()", ("int224", "uint32"))
 
@@ -22,7 +22,4 @@ class Api3Adapter(EvmAdapter):
         if isinstance(data, Problem):
             return data
         value, timestamp = data
-        if timestamp == 0:
-            return rejected(feed, "no_timestamp", value)
-        return observation(feed, value, unix_time(timestamp), fetched_at=fetched_at,
-                           block_number=block.number)
+        return stamped_value(feed, value, timestamp, block, fetched_at)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
+from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
 from ..http import HttpAdapter
 from .base import (
     Problem,
@@ -39,10 +39,7 @@ class BandAdapter(EvmAdapter):
             return data
         rate, updated_base, updated_quote = data
         updated = min(updated_base, updated_quote)
-        if updated == 0:
-            return rejected(feed, "no_timestamp", rate)
-        return observation(feed, rate, unix_time(updated), fetched_at=fetched_at,
-                           block_number=block.number)
+        return stamped_value(feed, rate, updated, block, fetched_at)
 
 
 class BandRestAdapter(HttpAdapter):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
+from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
 from ..http import HttpAdapter, RateLimited
 from .base import (
     AdapterError,
@@ -18,7 +18,6 @@ from .base import (
     parse_rfc3339,
     rejected,
     scaled,
-    unix_time,
 )
 
 GET_VALUE = Function("getValue(string)", ("uint128", "uint128"))
@@ -37,10 +36,7 @@ class DiaAdapter(EvmAdapter):
         if isinstance(data, Problem):
             return data
         value, timestamp = data
-        if timestamp == 0:
-            return rejected(feed, "no_timestamp", value, "key not set")
-        return observation(feed, value, unix_time(timestamp), fetched_at=fetched_at,
-                           block_number=block.number)
+        return stamped_value(feed, value, timestamp, block, fetched_at, detail="key not set")
 
 
 class DiaApiAdapter(HttpAdapter):
