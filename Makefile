@@ -58,9 +58,11 @@ contracts: install
 	$(PY) -m apps.devnet.build_contracts
 
 vendor: node_modules/.installed
-	mkdir -p static/vendor/htmx
+	mkdir -p static/vendor/htmx static/vendor/lightweight-charts
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE static/vendor/htmx/
 	echo "htmx.org $$(node -p 'require("htmx.org/package.json").version') (npm), dist/htmx.min.js; vendored by 'make vendor'" > static/vendor/htmx/VERSION
+	cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js node_modules/lightweight-charts/LICENSE static/vendor/lightweight-charts/
+	echo "lightweight-charts $$(node -p 'require("lightweight-charts/package.json").version') (npm), standalone production build; vendored by 'make vendor'" > static/vendor/lightweight-charts/VERSION
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
