@@ -26,6 +26,7 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
     """The fixed tasks plus one sync entry per EVM chain and per off-chain protocol."""
     return (
         PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
+        PeriodicTask("feeds.prune_observations", "apps.feeds.tasks.prune_observations", 3600),
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.devnet.urls")),
+    path("", include("apps.feeds.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,16 @@ from django.db import connection
 from django.utils.functional import cached_property
 
 from . import partitions
-from .models import Asset, Chain, Feed, Pair, PriceObservation, QuarantinedRead
+from .models import (
+    Asset,
+    Chain,
+    ConsensusBar,
+    Feed,
+    FeedBar,
+    Pair,
+    PriceObservation,
+    QuarantinedRead,
+)
 
 
 @admin.register(Asset)
@@ -94,3 +103,32 @@ class QuarantinedReadAdmin(admin.ModelAdmin):
     raw_id_fields = ["feed"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+# --- OHLC rollups (read-only: apps/feeds/rollups.py writes them) --------------------------------
+
+class _BarAdmin(admin.ModelAdmin):
+    list_display = ["start", "resolution", "open", "high", "low", "close", "count"]
+    list_filter = ["resolution"]
+    ordering = ["-start"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FeedBar)
+class FeedBarAdmin(_BarAdmin):
+    list_display = ["feed", *_BarAdmin.list_display]
+    list_select_related = ["feed__protocol", "feed__pair", "feed__chain"]
+    search_fields = ["feed__key"]
+
+
+@admin.register(ConsensusBar)
+class ConsensusBarAdmin(_BarAdmin):
+    list_display = ["pair", *_BarAdmin.list_display]
+    list_select_related = ["pair"]
+    search_fields = ["pair__slug"]

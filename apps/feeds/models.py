@@ -168,3 +168,66 @@ class QuarantinedRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id} {self.reason} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- OHLC rollups (apps/feeds/rollups.py maintains them) ---------------------------------------
+
+class Resolution(models.IntegerChoices):
+    """A rollup bucket's width in seconds; buckets start at its multiples since the epoch."""
+
+    MINUTE = 60, "1m"
+    HOUR = 3600, "1h"
+    DAY = 86400, "1d"
+
+
+class OhlcBar(models.Model):
+    """One bucket of a price series. Two series kinds share this shape and the same code
+    (apps.feeds.rollups): a feed's observations (FeedBar) and a pair's consensus (ConsensusBar).
+    open/close are the prices with the earliest/latest source time in the bucket (ties: the
+    row stored first opens, the row stored last closes), not the first/last to arrive."""
+
+    resolution = models.PositiveIntegerField(choices=Resolution.choices)
+    start = models.DateTimeField(help_text="Bucket start, aligned to the resolution (UTC)")
+    open = ExactDecimalField()
+    high = ExactDecimalField()
+    low = ExactDecimalField()
+    close = ExactDecimalField()
+    count = models.PositiveIntegerField(help_text="Prices merged into the bucket")
+    first_ts = models.DateTimeField(help_text="Source time of the open")
+    last_ts = models.DateTimeField(help_text="Source time of the close")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_resolution_display()} {self.start:%Y-%m-%d %H:%M} {self.close}"
+
+
+class FeedBar(OhlcBar):
+    """Rollup of one feed's verified (or unverifiable) observations; kept after raw retention."""
+
+    # No database-level foreign key: the deferred check per upserted bar was ~35 % of the
+    # upsert's server time, and every bar derives from an observation, whose table has one.
+    # Deleting a Feed still deletes its bars (Django's CASCADE).
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="bars",
+                             db_index=False, db_constraint=False)
+
+    class Meta:
+        # The unique index (feed, resolution, start) also serves every history range read.
+        # (Not a composite primary key: the admin does not support those.)
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "resolution", "start"], name="feedbar_key")
+        ]
+
+
+class ConsensusBar(OhlcBar):
+    """Rollup of one pair's consensus price (fed by rollups.record_consensus_point)."""
+
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="consensus_bars",
+                             db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "resolution", "start"],
+                                    name="consensusbar_key")
+        ]

@@ -5,12 +5,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import partitions
-from .models import PriceObservation, QuarantinedRead
+from .models import Asset, PriceObservation, QuarantinedRead
 from .signals import observations_stored
 
 logger = logging.getLogger(__name__)
@@ -230,3 +232,97 @@ def _announce(new_rows: list[PriceObservation]) -> None:
             logger.error(
                 "observations_stored receiver %r failed", receiver, exc_info=result
             )
+
+
+# --- status and consensus ---------------------------------------------------------------------
+STATE_TTL = 3600  # seconds the cached state of a pair lives (it is rewritten on every change)
+
+
+def state_key(pair_id: int) -> str:
+    return f"feeds:pair-state:{pair_id}"
+
+
+def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, dict]:
+    """Recompute the status of every feed of these pairs and their consensus, and cache it
+    (the latest-state cache the dashboard and the API read without touching the database).
+    A pair quoted in USD also takes votes from feeds quoted in a stablecoin (X-USDC), converted
+    through that stablecoin's own USD consensus."""
+    from apps.protocols.selectors import failing_feeds, ingestion_delays
+
+    from .consensus import Vote, compute
+    from .models import Feed, Pair
+    from .selectors import latest_observations
+    from .status import FeedStatus, feed_status
+
+    now = now or timezone.now()
+    pairs = {p.pk: p for p in Pair.objects.filter(pk__in=set(pair_ids))
+             .select_related("base", "quote")}
+    if not pairs:
+        return {}
+    # Stablecoin-quoted cousins (ETH-USDC for ETH-USD) and the stablecoins' own USD pairs.
+    cousins = Pair.objects.filter(base__symbol__in={p.base.symbol for p in pairs.values()},
+                                  quote__kind=Asset.Kind.STABLECOIN).select_related("quote")
+    bridges = {p.base.symbol: p for p in Pair.objects.filter(
+        base__kind=Asset.Kind.STABLECOIN, quote__symbol="USD").select_related("base")}
+    feeds = list(Feed.objects.filter(enabled=True, pair__in=[*pairs, *cousins])
+                 .select_related("protocol", "pair__base", "pair__quote"))
+    latest = latest_observations([f.pk for f in feeds])
+    delays, failing = ingestion_delays(now), failing_feeds()
+    states: dict[int, dict] = {}
+    history = []  # consensus points, rolled up into the pairs' consensus OHLC bars
+    for pair_id, pair in pairs.items():
+        votes, rows, prices = [], [], {}
+        for feed in feeds:
+            same = feed.pair_id == pair_id
+            converted = (not same and feed.pair.base_id == pair.base_id
+                         and pair.quote.symbol == "USD" and feed.pair.quote.symbol in bridges)
+            if not (same or converted):
+                continue
+            obs = latest.get(feed.pk)
+            since, failure = failing.get(feed.pk, (None, ""))
+            verdict = feed_status(
+                source_ts=obs.source_ts if obs else None,
+                heartbeat_seconds=feed.heartbeat_seconds, now=now,
+                failing_since=since, failure=failure,
+                ingestion_delayed=(feed.protocol_id, feed.chain_id) in delays,
+            )
+            price = obs.price if obs else None
+            if price is not None and converted:
+                bridge = cache.get(state_key(bridges[feed.pair.quote.symbol].pk)) or {}
+                rate = bridge.get("consensus")
+                price = price * Decimal(rate) if rate else None
+            if price is not None:
+                prices[feed.pk] = price
+            if (price is not None and verdict.status == FeedStatus.FRESH
+                    and obs.verified is not False):
+                votes.append(Vote(feed.pk, feed.protocol.slug, price,
+                                  obs.source_ts.timestamp(),
+                                  feed.pair.quote.symbol if converted else None))
+            rows.append({
+                "feed": feed.pk, "key": feed.key, "protocol": feed.protocol.slug,
+                "status": verdict.status, "reason": verdict.reason, "age": verdict.age_seconds,
+                "price": str(price) if price is not None else None,
+                "source_ts": obs.source_ts.isoformat() if obs else None,
+                "verified": obs.verified if obs else None,
+                "converted_from": feed.pair.quote.symbol if converted else None,
+            })
+        result = compute(votes, outlier_bps=settings.OP_CONSENSUS_OUTLIER_BPS, all_prices=prices)
+        outliers = {v.feed_id for v in result.outliers}
+        for row in rows:
+            deviation = result.deviations.get(row["feed"])
+            row["deviation_bps"] = str(deviation.quantize(Decimal("0.01"))) \
+                if deviation is not None else None
+            row["outlier"] = row["feed"] in outliers
+        states[pair_id] = {
+            "pair": pair.slug, "computed_at": now.isoformat(),
+            "consensus": str(result.price) if result.available else None,
+            "reason": result.reason, "votes": len(result.votes), "feeds": rows,
+        }
+        cache.set(state_key(pair_id), states[pair_id], STATE_TTL)
+        if result.available:
+            history.append((pair_id, result.price, now))
+    if history:
+        from .rollups import record_consensus_points
+
+        record_consensus_points(history)
+    return states

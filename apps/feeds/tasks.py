@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import partitions
+from . import partitions, services
 
 
 @shared_task(name="feeds.ensure_partitions")
@@ -9,3 +9,30 @@ def ensure_partitions() -> list[str]:
     months = partitions.current_and_upcoming_months()
     created = partitions.ensure_partitions(map(partitions.month_start, months))
     return [partitions.partition_name(month) for month in created]
+
+
+@shared_task(name="feeds.refresh_pairs", ignore_result=True)
+def refresh_pairs(pair_ids: list[int]) -> None:
+    """Recompute status and consensus of these pairs (after new observations)."""
+    services.refresh_pairs(pair_ids)
+
+
+@shared_task(name="feeds.prune_observations")
+def prune_observations() -> dict:
+    """Delete raw observations older than OP_OBSERVATION_RETENTION_DAYS (rollups are kept)."""
+    from . import rollups
+
+    return rollups.prune_observations()
+
+
+@shared_task(name="feeds.rebuild_rollups")
+def rebuild_rollups(feed_keys: list[str] | None = None, since: str | None = None) -> dict:
+    """Recompute feeds' OHLC buckets from raw observations (idempotent); `since` is ISO-8601."""
+    from datetime import datetime
+
+    from . import rollups
+    from .models import Feed
+
+    feeds = None if feed_keys is None else Feed.objects.filter(key__in=feed_keys)
+    start = None if since is None else datetime.fromisoformat(since)
+    return rollups.rebuild_feed_rollups(feeds, start)

@@ -1,8 +1,12 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from apps.feeds.models import Feed
 
-from .models import Protocol
+from .models import FeedReadState, Protocol
 
 
 def protocols_with_feed_counts() -> QuerySet[Protocol]:
@@ -24,3 +28,36 @@ def feed_configuration(feed: Feed) -> str:
     elif not feed.feed_id and not feed.params:
         return "not configured: no feed id in the catalog"
     return "ok"
+
+
+def last_sync_key(protocol_id: int, chain_id: int | None) -> str:
+    return f"sync:last:{protocol_id}:{chain_id or 0}"
+
+
+def ingestion_delays(now: datetime) -> dict[tuple[int, int | None], str]:
+    """(protocol id, chain id or None) -> why our own reading of that source is delayed:
+    no sync run for OP_INGESTION_DELAY_SECONDS (the sync engine notes each run's time in the
+    cache), or its circuit breaker is open. Sources that are fine are absent."""
+    from .breaker import Breaker, State
+
+    limit = timedelta(seconds=settings.OP_INGESTION_DELAY_SECONDS)
+    sources = set(Feed.objects.filter(enabled=True).values_list(
+        "protocol_id", "protocol__slug", "chain_id", "chain__slug"))
+    last_runs = cache.get_many([last_sync_key(p, c) for p, _, c, _ in sources])
+    delays = {}
+    for protocol_id, protocol, chain_id, chain in sources:
+        last = last_runs.get(last_sync_key(protocol_id, chain_id))
+        if last is None or now - last > limit:
+            delays[(protocol_id, chain_id)] = "no recent sync"
+        elif Breaker(protocol, chain).state() == State.OPEN:
+            delays[(protocol_id, chain_id)] = "circuit breaker open"
+    return delays
+
+
+def failing_feeds() -> dict[int, tuple[datetime, str]]:
+    """Feed id -> (failing since, reason) for feeds whose last reads failed."""
+    return {
+        feed_id: (since, reason)
+        for feed_id, since, reason in FeedReadState.objects.filter(ok=False)
+        .values_list("feed_id", "since", "reason")
+    }

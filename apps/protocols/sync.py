@@ -35,6 +35,7 @@ from .evm import read_chain
 from .http import RateLimited
 from .models import FeedReadState, Protocol, SignedPayload, SyncRun
 from .rpc import JsonRpcClient
+from .selectors import last_sync_key
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
@@ -288,6 +289,9 @@ def _finish(
             logger.warning("breaker for %s on %s is %s", protocol,
                            chain.slug if chain else "its API", state)
     SyncRun.objects.bulk_create(runs)
+    # Status reads these to tell "the oracle is stale" from "we are behind" (ingestion_delays).
+    cache.set_many({last_sync_key(run.protocol_id, chain.pk if chain else None): started_at
+                    for run in runs if run.feeds_read}, timeout=24 * 3600)
     total = _Tally()
     for tally in tallies.values():
         total.feeds += tally.feeds

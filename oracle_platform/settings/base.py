@@ -4,6 +4,7 @@ Everything that differs between machines comes from the environment; the README'
 settings table is the contract. Project settings use the `OP_` prefix.
 """
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -139,7 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "overview"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -166,6 +167,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # which `manage.py check` reports.
 OP_PARTITION_EARLIEST = date.fromisoformat(env.str("OP_PARTITION_EARLIEST", default="2015-01-01"))
 OP_PARTITION_MONTHS_AHEAD = env.int("OP_PARTITION_MONTHS_AHEAD", default=2)
+
+# --- Status and consensus ------------------------------------------------------------------------
+OP_STATUS_MIN_GRACE_SECONDS = env.float("OP_STATUS_MIN_GRACE_SECONDS", default=10.0)
+OP_CONSENSUS_OUTLIER_BPS = Decimal(env.str("OP_CONSENSUS_OUTLIER_BPS", default="100"))
+OP_INGESTION_DELAY_SECONDS = env.float("OP_INGESTION_DELAY_SECONDS", default=30.0)
 
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -323,3 +329,10 @@ OP_PERIODIC_TASKS = periodic_tasks(
     {slug: OP_SYNC_INTERVALS[slug] for slug in OP_DEVNET_HTTP_PORTS},
 )
 CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)
+
+# --- Raw observation retention (apps/feeds/rollups.py; OHLC rollups are kept) -----------------
+# Raw observations older than this many days are deleted hourly (0 keeps them forever):
+# PostgreSQL drops whole monthly partitions, then deletes the rest in batches.
+OP_OBSERVATION_RETENTION_DAYS = env.int("OP_OBSERVATION_RETENTION_DAYS", default=30)
+OP_OBSERVATION_PRUNE_BATCH = env.int("OP_OBSERVATION_PRUNE_BATCH", default=10_000)
+OP_OBSERVATION_PRUNE_MAX_ROWS = env.int("OP_OBSERVATION_PRUNE_MAX_ROWS", default=2_000_000)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("dashboard/", views.overview, name="overview"),
+    path("pairs/<str:slug>/", views.pair_detail, name="pair"),
+]

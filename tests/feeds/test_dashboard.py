@@ -1,0 +1,75 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.feeds.services import store_observations
+from apps.protocols.selectors import last_sync_key
+from tests.factories import AssetFactory, FeedFactory, PairFactory, ProtocolFactory, observation
+
+
+def priced(pair, protocol, value, age=5):
+    feed = FeedFactory(pair=pair, protocol=ProtocolFactory(slug=protocol, name=protocol.title()))
+    cache.set(last_sync_key(feed.protocol_id, feed.chain_id), timezone.now())
+    store_observations([observation(feed, int(Decimal(value).scaleb(8)),
+                                    timezone.now() - timedelta(seconds=age))])
+    return feed
+
+
+def test_overview_lists_pairs_with_consensus_and_worst_status(client, tenants):
+    cache.clear()
+    eth = PairFactory(base=AssetFactory(symbol="ETH", name="Ether"))
+    priced(eth, "chainlink", "3400")
+    priced(eth, "pyth", "3402")
+    priced(eth, "tellor", "3300", age=4 * 3600)  # stale
+    client.force_login(tenants["member"])
+    page = client.get(reverse("overview"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "ETH-USD" in body and ">3401<" in body and "stale" in body
+    assert "2 / 3" in body
+
+
+def test_overview_filters_and_refreshes_its_rows_only(client, tenants):
+    cache.clear()
+    priced(PairFactory(base=AssetFactory(symbol="ETH")), "chainlink", "3400")
+    priced(PairFactory(base=AssetFactory(symbol="BTC")), "chainlink", "95000")
+    client.force_login(tenants["member"])
+    rows = client.get(reverse("overview"), {"q": "btc"}, HTTP_HX_REQUEST="true")
+    body = rows.content.decode()
+    assert "BTC-USD" in body and "ETH-USD" not in body
+    assert "<html" not in body  # a fragment for htmx
+
+
+def test_pair_page_shows_each_source(client, tenants):
+    cache.clear()
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    feeds = [priced(eth, "chainlink", "3400"), priced(eth, "pyth", "3410")]
+    client.force_login(tenants["member"])
+    body = client.get(reverse("pair", args=["ETH-USD"])).content.decode()
+    for feed in feeds:
+        assert feed.key in body
+    assert ">3405<" in body  # the consensus of two (exact value in the title)
+    assert 'title="3405.00000000"' in body
+
+
+def test_dashboard_needs_a_login(client, db):
+    response = client.get(reverse("overview"))
+    assert response.status_code == 302
+
+
+def test_unknown_pair_is_404(client, tenants):
+    client.force_login(tenants["member"])
+    assert client.get(reverse("pair", args=["NOPE-USD"])).status_code == 404
+
+
+def test_prices_show_at_a_readable_precision_with_the_exact_value_on_hover():
+    from apps.feeds.templatetags.prices import price
+
+    assert price("3398.204321614769000000") == (
+        '<span title="3398.204321614769000000">3398.20432161</span>')
+    assert ">0.0000123<" not in price("0.00001234567891")  # tiny: scientific
+    assert ">0.99987654<" in price("0.999876543210")
+    assert price(None) == "—"
