@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("dashboard/", views.overview, name="overview"),
     path("pairs/<str:slug>/", views.pair_detail, name="pair"),
+    path("pairs/<str:slug>/history.json", views.pair_history, name="pair_history"),
 ]

@@ -1,13 +1,20 @@
 """The dashboard: server-rendered pages for logged-in users; the tables refresh themselves."""
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from apps.protocols.models import Protocol
 
-from .models import Chain, Pair
+from .models import Chain, Feed, Pair
+from .selectors import history
 from .state import pair_states
+
+SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
+         "30d": timedelta(days=30)}
 
 
 @login_required
@@ -37,4 +44,31 @@ def pair_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pair = get_object_or_404(Pair.objects.select_related("base", "quote"), slug=slug)
     state = pair_states([pair])[pair.pk]
     template = "feeds/_pair_feeds.html" if request.htmx else "feeds/pair.html"
-    return render(request, template, {"pair": pair, "state": state})
+    return render(request, template, {"pair": pair, "state": state, "spans": list(SPANS)})
+
+
+@login_required
+def pair_history(request: HttpRequest, slug: str) -> JsonResponse:
+    """The pair chart's data: consensus OHLC and each feed's closes over a span (prices as
+    strings, times as unix seconds, which the chart library wants)."""
+    pair = get_object_or_404(Pair, slug=slug)
+    span = request.GET.get("span", "24h")
+    if span not in SPANS:
+        return JsonResponse({"error": {"code": "bad_span", "message": f"span must be one of "
+                                       f"{', '.join(SPANS)}", "details": {"span": span}}},
+                            status=400)
+    end = timezone.now()
+    start = end - SPANS[span]
+    consensus = [
+        {"time": int(bar.start.timestamp()), "open": str(bar.open), "high": str(bar.high),
+         "low": str(bar.low), "close": str(bar.close)}
+        for bar in history(pair, start, end)
+    ]
+    feeds = {}
+    for feed in Feed.objects.filter(pair=pair, enabled=True).select_related("protocol"):
+        bars = history(feed, start, end)
+        if bars:
+            feeds[feed.key] = {"protocol": feed.protocol.slug, "points": [
+                {"time": int(bar.start.timestamp()), "value": str(bar.close)} for bar in bars]}
+    return JsonResponse({"pair": pair.slug, "span": span, "consensus": consensus,
+                         "feeds": feeds})

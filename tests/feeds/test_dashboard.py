@@ -73,3 +73,26 @@ def test_prices_show_at_a_readable_precision_with_the_exact_value_on_hover():
     assert ">0.0000123<" not in price("0.00001234567891")  # tiny: scientific
     assert ">0.99987654<" in price("0.999876543210")
     assert price(None) == "—"
+
+
+def test_pair_history_gives_consensus_bars_and_each_feeds_closes(client, tenants):
+    cache.clear()
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    a, b = priced(eth, "chainlink", "3400", age=120), priced(eth, "pyth", "3402", age=60)
+    from apps.feeds.services import refresh_pairs
+
+    refresh_pairs([eth.pk])
+    client.force_login(tenants["member"])
+    body = client.get(reverse("pair_history", args=["ETH-USD"]), {"span": "1h"}).json()
+    assert body["span"] == "1h"
+    assert {key: [p["value"] for p in f["points"]] for key, f in body["feeds"].items()} == {
+        a.key: ["3400.00000000"], b.key: ["3402.00000000"]}
+    assert body["consensus"][-1]["close"] == "3401.00000000"
+
+
+def test_pair_history_refuses_an_unknown_span_with_a_json_error(client, tenants):
+    PairFactory(base=AssetFactory(symbol="ETH"))
+    client.force_login(tenants["member"])
+    response = client.get(reverse("pair_history", args=["ETH-USD"]), {"span": "9y"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_span"
