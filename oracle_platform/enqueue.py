@@ -1,12 +1,12 @@
-"""Heavy work after a commit goes to Celery in production; without a broker (a laptop under
-`make run`) it runs right here, in the thread that triggered it."""
+"""Heavy work after a commit goes to Celery in production; in the one-process `serve` (and
+tests), where no worker would pick it up, it runs right here (OP_RUN_TASKS_INLINE)."""
 from typing import Any
 
 from django.conf import settings
 
 
 def enqueue(task: Any, *args: Any) -> None:
-    if settings.CELERY_BROKER_URL.startswith("memory://"):
+    if settings.OP_RUN_TASKS_INLINE:
         task(*args)
     else:
         task.delay(*args)

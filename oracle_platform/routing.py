@@ -1,5 +1,9 @@
 """WebSocket routes, served by the ASGI process. The live dashboard and the WebSocket API
 add their consumers here."""
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from apps.feeds.consumers import LiveConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]

@@ -50,6 +50,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.OP_RUN_TASKS_INLINE = True  # no Celery worker runs during tests
 
 
 @pytest.fixture(autouse=True)

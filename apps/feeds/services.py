@@ -325,4 +325,7 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
         from .rollups import record_consensus_points
 
         record_consensus_points(history)
+    from .live import publish_states
+
+    publish_states(states)
     return states

@@ -26,7 +26,8 @@ def summarise(state: dict) -> dict:
     feeds = state["feeds"]
     fresh = [Decimal(f["price"]) for f in feeds if f["status"] == "fresh" and f["price"]]
     consensus = Decimal(state["consensus"]) if state["consensus"] else None
-    spread = ((max(fresh) - min(fresh)) / consensus * 10_000).quantize(Decimal("0.1")) \
+    # A string, like every price here: the state goes out as JSON (WebSocket snapshots).
+    spread = str(((max(fresh) - min(fresh)) / consensus * 10_000).quantize(Decimal("0.1"))) \
         if consensus and len(fresh) > 1 else None
     statuses = {f["status"] for f in feeds}
     worst = next((s for s in SEVERITY if s in statuses), FeedStatus.UNKNOWN)

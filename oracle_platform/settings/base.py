@@ -124,6 +124,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Without a broker there is no worker: queued work runs inline (`serve` forces this too).
+OP_RUN_TASKS_INLINE = env.bool("OP_RUN_TASKS_INLINE", default=not REDIS_URL)
 # The in-process scheduler runs the same periodic task functions inside `manage.py serve`.
 OP_SCHEDULER_ENABLED = env.bool("OP_SCHEDULER_ENABLED", default=True)
 
@@ -172,6 +174,7 @@ OP_PARTITION_MONTHS_AHEAD = env.int("OP_PARTITION_MONTHS_AHEAD", default=2)
 OP_STATUS_MIN_GRACE_SECONDS = env.float("OP_STATUS_MIN_GRACE_SECONDS", default=10.0)
 OP_CONSENSUS_OUTLIER_BPS = Decimal(env.str("OP_CONSENSUS_OUTLIER_BPS", default="100"))
 OP_INGESTION_DELAY_SECONDS = env.float("OP_INGESTION_DELAY_SECONDS", default=30.0)
+OP_WS_MAX_CONNECTIONS_PER_USER = env.int("OP_WS_MAX_CONNECTIONS_PER_USER", default=10)
 
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -31,6 +31,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, host: str, port: int, no_scheduler: bool, devnet: bool, **options
     ) -> None:
+        # One process, no Celery worker: work that would be queued runs where it arises.
+        settings.OP_RUN_TASKS_INLINE = True
         # Its own process: the market loop and the history seeding stay off this one's GIL.
         devnet_process = spawn_manage("devnet") if devnet else None
         scheduler = None

@@ -1,0 +1,72 @@
+"""`/ws/live/`: the dashboard's live channel (logged-in users).
+
+The browser subscribes to the overview or to one pair, gets a snapshot, then every change.
+Each user may hold OP_WS_MAX_CONNECTIONS_PER_USER connections (counted in the cache, so across
+instances when it is Redis). A client too slow to read is not buffered without bound: the
+channel layer's per-channel capacity drops what it cannot hold, and the client resyncs from
+the snapshot after a gap (every message carries `computed_at`).
+"""
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.cache import cache
+
+from .live import OVERVIEW, pair_group
+from .models import Pair
+from .state import pair_states
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.counter = f"ws:connections:{user.pk}"
+        cache.add(self.counter, 0, timeout=3600)
+        if cache.incr(self.counter) > settings.OP_WS_MAX_CONNECTIONS_PER_USER:
+            cache.decr(self.counter)
+            self.counter = None
+            await self.close(code=4429)
+            return
+        self.groups_joined: set[str] = set()
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "counter", None):
+            cache.decr(self.counter)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict) or content.get("subscribe") not in ("overview", "pair"):
+            await self.send_json({"type": "error", "message":
+                                  'send {"subscribe": "overview"} or '
+                                  '{"subscribe": "pair", "pair": "ETH-USD"}'})
+            return
+        if content["subscribe"] == "overview":
+            await self._join(OVERVIEW)
+            await self.send_json({"type": "subscribed", "to": "overview"})
+            return
+        snapshot = await self._pair_state(str(content.get("pair", "")))
+        if snapshot is None:
+            await self.send_json({"type": "error", "message": "no such pair"})
+            return
+        pair_id, state = snapshot
+        await self._join(pair_group(pair_id))
+        await self.send_json({"type": "snapshot", "state": state})
+
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.add(group)
+
+    @database_sync_to_async
+    def _pair_state(self, slug: str) -> tuple[int, dict] | None:
+        pair = Pair.objects.filter(slug=slug).first()
+        return None if pair is None else (pair.pk, pair_states([pair])[pair.pk])
+
+    async def pair_state(self, event: dict) -> None:
+        await self.send_json({"type": "pair", "state": event["state"]})
+
+    async def overview_state(self, event: dict) -> None:
+        await self.send_json({"type": "overview", "pairs": event["pairs"]})

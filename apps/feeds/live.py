@@ -1,0 +1,34 @@
+"""Live updates: the new state of a pair goes to the channel-layer groups its open pages
+listen on (Redis when REDIS_URL is set, so every instance's clients get it)."""
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+OVERVIEW = "live.overview"
+
+
+def pair_group(pair_id: int) -> str:
+    return f"live.pair.{pair_id}"
+
+
+def publish_states(states: dict[int, dict]) -> None:
+    """Send each changed pair's state to its page and a one-line summary to the overview."""
+    layer = get_channel_layer()
+    if layer is None or not states:
+        return
+    send = async_to_sync(_send_all)
+    try:
+        send(layer, states)
+    except Exception:  # a live update is a courtesy: never let it break the write path
+        logger.exception("could not publish live updates")
+
+
+async def _send_all(layer, states: dict[int, dict]) -> None:
+    summary = {}
+    for pair_id, state in states.items():
+        await layer.group_send(pair_group(pair_id), {"type": "pair.state", "state": state})
+        summary[state["pair"]] = {"consensus": state["consensus"], "computed_at":
+                                  state["computed_at"]}
+    await layer.group_send(OVERVIEW, {"type": "overview.state", "pairs": summary})
