@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.devnet.urls")),
     path("", include("apps.feeds.urls")),
+    path("", include("apps.protocols.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,11 +2,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 
 from apps.feeds.models import Feed
 
-from .models import FeedReadState, Protocol
+from .models import FeedReadState, Protocol, SyncRun
 
 
 def protocols_with_feed_counts() -> QuerySet[Protocol]:
@@ -61,3 +61,29 @@ def failing_feeds() -> dict[int, tuple[datetime, str]]:
         for feed_id, since, reason in FeedReadState.objects.filter(ok=False)
         .values_list("feed_id", "since", "reason")
     }
+
+
+def ingestion_health(now: datetime, window: timedelta = timedelta(hours=1)) -> list[dict]:
+    """Per source (protocol on a chain, or an off-chain protocol): runs, latency, errors and
+    breaker state over `window`, and whether our reading of it is delayed."""
+    from .breaker import Breaker
+
+    delays = ingestion_delays(now)
+    rows = (SyncRun.objects.filter(started_at__gte=now - window)
+            .values("protocol_id", "protocol__name", "protocol__slug", "chain_id", "chain__slug",
+                    "chain__name")
+            .annotate(runs=Count("id"), avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"),
+                      failed=Sum("failed"), rejected=Sum("rejected"), read=Sum("feeds_read"),
+                      last=Max("started_at"))
+            .order_by("protocol__name", "chain__name"))
+    health = []
+    for row in rows:
+        key = (row["protocol_id"], row["chain_id"])
+        health.append({
+            **row,
+            "where": row["chain__name"] or "off-chain API",
+            "breaker": Breaker(row["protocol__slug"], row["chain__slug"]).state().value,
+            "delayed": delays.get(key, ""),
+            "error_rate": (row["failed"] / row["read"]) if row["read"] else 0,
+        })
+    return health

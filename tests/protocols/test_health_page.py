@@ -1,0 +1,43 @@
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.protocols.models import SyncRun
+from apps.protocols.selectors import last_sync_key
+from tests.factories import FeedFactory
+
+
+def run(feed, *, ago, failed=0, ms=20):
+    SyncRun.objects.create(protocol=feed.protocol, chain=feed.chain,
+                           started_at=timezone.now() - ago, duration_ms=ms, feeds_read=1,
+                           ok=1 - failed, new=0, rejected=0, failed=failed)
+
+
+def test_health_page_shows_each_sources_runs_and_delays(client, tenants):
+    cache.clear()
+    feed = FeedFactory()
+    run(feed, ago=timedelta(minutes=5), ms=40)
+    run(feed, ago=timedelta(minutes=4), failed=1, ms=60)
+    cache.set(last_sync_key(feed.protocol_id, feed.chain_id),
+              timezone.now() - timedelta(minutes=4))
+    client.force_login(tenants["member"])
+    body = client.get(reverse("health")).content.decode()
+    assert "Chainlink" in body and "Ethereum" in body
+    assert ">50<" in body and ">60<" in body  # average and max milliseconds
+    assert "delayed: no recent sync" in body
+
+
+def test_health_page_explains_an_empty_state(client, tenants):
+    client.force_login(tenants["member"])
+    assert "No sync runs in the last hour" in client.get(reverse("health")).content.decode()
+
+
+def test_operators_see_a_banner_when_ingestion_is_delayed(client, admin_user, tenants):
+    cache.clear()
+    FeedFactory()  # a source that has never been synced
+    client.force_login(admin_user)
+    assert "Ingestion delayed for 1 source" in client.get(reverse("home")).content.decode()
+    client.force_login(tenants["member"])  # not staff: no operator banner
+    assert "Ingestion delayed" not in client.get(reverse("home")).content.decode()
