@@ -87,3 +87,22 @@ def ingestion_health(now: datetime, window: timedelta = timedelta(hours=1)) -> l
             "error_rate": (row["failed"] / row["read"]) if row["read"] else 0,
         })
     return health
+
+
+def source_latencies(protocol: Protocol, now: datetime, window: timedelta = timedelta(hours=1),
+                     sample: int = 5000) -> dict[str, float] | None:
+    """Percentiles of fetched-at minus source time (seconds) of the protocol's recent
+    observations — how late values reach us after the source stamps them."""
+    from apps.feeds.models import PriceObservation
+
+    rows = (PriceObservation.objects.filter(feed__protocol=protocol,
+                                            fetched_at__gte=now - window)
+            .order_by("-fetched_at").values_list("fetched_at", "source_ts")[:sample])
+    delays = sorted((fetched - source).total_seconds() for fetched, source in rows)
+    if not delays:
+        return None
+
+    def at(share: float) -> float:
+        return delays[min(len(delays) - 1, int(share * len(delays)))]
+
+    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "count": len(delays)}

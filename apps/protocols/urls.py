@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("health/", views.health, name="health"),
+    path("protocols/<slug:slug>/", views.protocol_detail, name="protocol"),
 ]

@@ -1,10 +1,14 @@
 """The ingestion health page: is the platform itself reading every source on time?"""
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from .selectors import ingestion_health
+from apps.feeds.models import QuarantinedRead
+from apps.feeds.state import pair_states
+
+from .models import FeedReadState, Protocol
+from .selectors import ingestion_health, source_latencies
 
 
 @login_required
@@ -13,3 +17,22 @@ def health(request: HttpRequest) -> HttpResponse:
     template = "protocols/_health_rows.html" if request.htmx else "protocols/health.html"
     return render(request, template, {"sources": sources,
                                       "delayed": [s for s in sources if s["delayed"]]})
+
+
+@login_required
+def protocol_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    protocol = get_object_or_404(Protocol, slug=slug)
+    feeds = list(protocol.feeds.filter(enabled=True).select_related("pair", "chain")
+                 .order_by("pair__slug", "chain__name"))
+    states = pair_states(list({f.pair for f in feeds}))
+    rows = {r["feed"]: r for state in states.values() for r in state["feeds"]}
+    now = timezone.now()
+    return render(request, "protocols/protocol.html", {
+        "protocol": protocol,
+        "feeds": [(feed, rows.get(feed.pk)) for feed in feeds],
+        "latency": source_latencies(protocol, now),
+        "failing": FeedReadState.objects.filter(feed__protocol=protocol, ok=False)
+        .select_related("feed").order_by("-since")[:20],
+        "quarantined": QuarantinedRead.objects.filter(feed__protocol=protocol)
+        .select_related("feed")[:20],
+    })

@@ -41,3 +41,25 @@ def test_operators_see_a_banner_when_ingestion_is_delayed(client, admin_user, te
     assert "Ingestion delayed for 1 source" in client.get(reverse("home")).content.decode()
     client.force_login(tenants["member"])  # not staff: no operator banner
     assert "Ingestion delayed" not in client.get(reverse("home")).content.decode()
+
+
+def test_protocol_page_lists_feeds_latency_errors_and_quarantine(client, tenants):
+    from decimal import Decimal
+
+    from apps.feeds.models import QuarantinedRead
+    from apps.feeds.services import store_observations
+    from apps.protocols.models import FeedReadState
+    from tests.factories import observation
+
+    cache.clear()
+    feed = FeedFactory()
+    store_observations([observation(feed, int(Decimal("3400").scaleb(8)),
+                                    timezone.now() - timedelta(seconds=3),
+                                    fetched_at=timezone.now())])
+    FeedReadState.objects.create(feed=feed, ok=False, reason="reverted", detail="x",
+                                 since=timezone.now())
+    QuarantinedRead.objects.create(feed=feed, raw_value="-1", reason="non_positive")
+    client.force_login(tenants["member"])
+    body = client.get(reverse("protocol", args=["chainlink"])).content.decode()
+    assert feed.pair.slug in body and "p50 3.0 s" in body
+    assert "reverted" in body and "non_positive" in body
