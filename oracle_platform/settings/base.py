@@ -124,7 +124,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-# Without a broker there is no worker: queued work runs inline (`serve` forces this too).
+# Where queued work runs: "celery" (production), or "background" (a thread of this process:
+# `serve` sets it, since no worker runs there). OP_RUN_TASKS_INLINE (the default without a
+# broker, and in tests) runs it right where it arises.
+OP_TASKS_MODE = env.str("OP_TASKS_MODE", default="celery")
 OP_RUN_TASKS_INLINE = env.bool("OP_RUN_TASKS_INLINE", default=not REDIS_URL)
 # The in-process scheduler runs the same periodic task functions inside `manage.py serve`.
 OP_SCHEDULER_ENABLED = env.bool("OP_SCHEDULER_ENABLED", default=True)

@@ -31,8 +31,9 @@ class Command(BaseCommand):
     def handle(
         self, *args, host: str, port: int, no_scheduler: bool, devnet: bool, **options
     ) -> None:
-        # One process, no Celery worker: work that would be queued runs where it arises.
-        settings.OP_RUN_TASKS_INLINE = True
+        # One process, no Celery worker: queued work runs on a background thread here.
+        settings.OP_RUN_TASKS_INLINE = False
+        settings.OP_TASKS_MODE = "background"
         # Its own process: the market loop and the history seeding stay off this one's GIL.
         devnet_process = spawn_manage("devnet") if devnet else None
         scheduler = None
