@@ -11,6 +11,7 @@ class Action(StrEnum):
     CHANGE_ROLES = "members.change_role"
     REMOVE_MEMBERS = "members.remove"
     REVOKE_INVITATIONS = "invitations.revoke"
+    EDIT_WATCHLIST = "watchlist.edit"
 
 
 _EVERYONE = frozenset(Role)
@@ -23,6 +24,7 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.CHANGE_ROLES: _ADMINS,
     Action.REMOVE_MEMBERS: _ADMINS,
     Action.REVOKE_INVITATIONS: _ADMINS,
+    Action.EDIT_WATCHLIST: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
 }
 
 

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -231,3 +232,21 @@ class ConsensusBar(OhlcBar):
             models.UniqueConstraint(fields=["pair", "resolution", "start"],
                                     name="consensusbar_key")
         ]
+
+
+class WatchedPair(models.Model):
+    """A pair on an organization's watchlist (the overview can show only these)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE,
+                                     related_name="watched_pairs")
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="watchers")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                 related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "pair"],
+                                               name="watched_pair_once")]
+
+    def __str__(self) -> str:
+        return f"{self.organization} watches {self.pair}"

@@ -1,6 +1,6 @@
 """Reads for feeds. Views, the API, consumers and the sync engine call these."""
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Subquery
 
 from . import rollups
 from .fields import ExactDecimalField
-from .models import Feed, Pair, PriceObservation
+from .models import Feed, FeedBar, Pair, PriceObservation
 from .rollups import Bar
 
 
@@ -157,3 +157,23 @@ def _merged_history_postgresql(series: rollups.Series, key: int, resolution: int
         rows = cursor.fetchall()
     return [rollups.Bar(bar.astimezone(UTC), o, h, lo, c, int(n), step)
             for bar, o, h, lo, c, n in rows]
+
+
+def changes_24h(pair_ids: list[int], consensus: dict[int, Decimal | None],
+                now: datetime) -> dict[int, Decimal]:
+    """Percent change of each pair's consensus over 24 h: against the median opening price of
+    its feeds' hourly bars 24 h ago (one query for every pair)."""
+    from statistics import median
+
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=24)
+    opens: dict[int, list[Decimal]] = {}
+    rows = FeedBar.objects.filter(resolution=3600, start=start, feed__pair_id__in=pair_ids,
+                                  feed__enabled=True).values_list("feed__pair_id", "open")
+    for pair_id, price in rows:
+        opens.setdefault(pair_id, []).append(price)
+    changes = {}
+    for pair_id, prices in opens.items():
+        now_price, then = consensus.get(pair_id), median(prices)
+        if now_price and then:
+            changes[pair_id] = ((now_price - then) / then * 100).quantize(Decimal("0.01"))
+    return changes

@@ -6,4 +6,5 @@ urlpatterns = [
     path("dashboard/", views.overview, name="overview"),
     path("pairs/<str:slug>/", views.pair_detail, name="pair"),
     path("pairs/<str:slug>/history.json", views.pair_history, name="pair_history"),
+    path("pairs/<str:slug>/watch/", views.watch, name="watch"),
 ]

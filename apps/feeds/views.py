@@ -1,16 +1,20 @@
 """The dashboard: server-rendered pages for logged-in users; the tables refresh themselves."""
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from apps.accounts.permissions import Action, can
 from apps.protocols.models import Protocol
 
-from .models import Chain, Feed, Pair
-from .selectors import history
+from .models import Chain, Feed, Pair, WatchedPair
+from .selectors import changes_24h, history
+from .services import toggle_watch
 from .state import pair_states
 
 SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
@@ -28,13 +32,24 @@ def overview(request: HttpRequest) -> HttpResponse:
     if chain := request.GET.get("chain"):
         pairs = pairs.filter(feeds__chain__slug=chain) if chain != "offchain" \
             else pairs.filter(feeds__chain__isnull=True)
+    membership = request.membership
+    watched = set(WatchedPair.objects.filter(organization=membership.organization)
+                  .values_list("pair_id", flat=True)) if membership else set()
+    watchlist_only = request.GET.get("watchlist") == "1"
+    if watchlist_only:
+        pairs = pairs.filter(pk__in=watched)
     pairs = list(pairs.distinct().order_by("slug"))
     states = pair_states(pairs)
-    rows = [(pair, states.get(pair.pk)) for pair in pairs]
+    consensus = {pk: Decimal(s["consensus"]) if s["consensus"] else None
+                 for pk, s in states.items()}
+    changes = changes_24h([p.pk for p in pairs], consensus, timezone.now())
+    rows = [(pair, states.get(pair.pk), changes.get(pair.pk), pair.pk in watched)
+            for pair in pairs]
     template = "feeds/_overview_rows.html" if request.htmx else "feeds/overview.html"
     return render(request, template, {
         "rows": rows, "query": query, "protocol": request.GET.get("protocol", ""),
-        "chain": request.GET.get("chain", ""),
+        "chain": request.GET.get("chain", ""), "watchlist_only": watchlist_only,
+        "can_watch": can(membership, Action.EDIT_WATCHLIST),
         "protocols": Protocol.objects.order_by("name"), "chains": Chain.objects.order_by("name"),
     })
 
@@ -72,3 +87,15 @@ def pair_history(request: HttpRequest, slug: str) -> JsonResponse:
                 {"time": int(bar.start.timestamp()), "value": str(bar.close)} for bar in bars]}
     return JsonResponse({"pair": pair.slug, "span": span, "consensus": consensus,
                          "feeds": feeds})
+
+
+@login_required
+@require_POST
+def watch(request: HttpRequest, slug: str) -> HttpResponse:
+    pair = get_object_or_404(Pair, slug=slug)
+    if request.membership is None:
+        return redirect("overview")
+    toggle_watch(request.membership, pair)
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//")
+                    else "overview")

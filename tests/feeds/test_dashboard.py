@@ -96,3 +96,44 @@ def test_pair_history_refuses_an_unknown_span_with_a_json_error(client, tenants)
     response = client.get(reverse("pair_history", args=["ETH-USD"]), {"span": "9y"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_span"
+
+
+def test_members_keep_a_watchlist_per_organization(client, tenants):
+    from apps.feeds.models import WatchedPair
+    from tests.factories import MembershipFactory
+
+    cache.clear()
+    priced(PairFactory(base=AssetFactory(symbol="ETH")), "chainlink", "3400")
+    priced(PairFactory(base=AssetFactory(symbol="BTC")), "chainlink", "95000")
+    client.force_login(tenants["member"])
+    client.post(reverse("switch_organization"), {"organization": tenants["org"].slug})
+    client.post(reverse("watch", args=["BTC-USD"]))
+    assert list(WatchedPair.objects.values_list("organization", "pair__slug")) == [
+        (tenants["org"].pk, "BTC-USD")]
+    body = client.get(reverse("overview"), {"watchlist": "1"}).content.decode()
+    assert "/pairs/BTC-USD/" in body and "/pairs/ETH-USD/" not in body
+    # A viewer sees the watchlist but cannot change it.
+    viewer = MembershipFactory(organization=tenants["org"], role="viewer").user
+    client.force_login(viewer)
+    client.post(reverse("switch_organization"), {"organization": tenants["org"].slug})
+    assert client.post(reverse("watch", args=["ETH-USD"])).status_code == 403
+    # Another organization has its own (empty) watchlist.
+    client.force_login(tenants["outsider"])
+    body = client.get(reverse("overview"), {"watchlist": "1"}).content.decode()
+    assert "/pairs/BTC-USD/" not in body
+
+
+def test_24h_change_compares_consensus_with_the_feeds_open_a_day_ago(db):
+    from datetime import timedelta
+
+    from apps.feeds.models import FeedBar
+    from apps.feeds.selectors import changes_24h
+
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    feed = FeedFactory(pair=eth)
+    now = timezone.now()
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=24)
+    FeedBar.objects.create(feed=feed, resolution=3600, start=start, open=Decimal(3200),
+                           high=Decimal(3300), low=Decimal(3100), close=Decimal(3250), count=5,
+                           first_ts=start, last_ts=start + timedelta(minutes=59))
+    assert changes_24h([eth.pk], {eth.pk: Decimal(3400)}, now) == {eth.pk: Decimal("6.25")}
