@@ -13,6 +13,7 @@ from .models import (
     Pair,
     PriceObservation,
     QuarantinedRead,
+    WatchedPair,
 )
 
 
@@ -132,3 +133,11 @@ class ConsensusBarAdmin(_BarAdmin):
     list_display = ["pair", *_BarAdmin.list_display]
     list_select_related = ["pair"]
     search_fields = ["pair__slug"]
+
+
+@admin.register(WatchedPair)
+class WatchedPairAdmin(admin.ModelAdmin):
+    list_display = ["organization", "pair", "added_by", "created_at"]
+    list_select_related = ["organization", "pair", "added_by"]
+    search_fields = ["organization__name", "pair__slug"]
+    raw_id_fields = ["organization", "pair", "added_by"]
