@@ -73,6 +73,20 @@ def calm_devnet():
     from tests.devnet.conftest import require_anvil
 
     require_anvil()
+    for attempt in range(3):  # a free port can be taken by another process before we bind it
+        net = _calm_devnet()
+        try:
+            net.start()
+            break
+        except (OSError, evm.AnvilStartError):
+            net.stop()
+            if attempt == 2:
+                raise
+    yield net
+    net.stop()
+
+
+def _calm_devnet() -> Devnet:
     config = DevnetConfig(
         chains=(ChainConfig("ethereum", 1, evm.free_port(), evm.free_port()),),
         control_port=evm.free_port(), block_time=1, time_scale=60, reader=READER, seed=42,
@@ -85,9 +99,7 @@ def calm_devnet():
     # A calm market: prices change only through faults, so every assertion is exact enough.
     for state in net.market.assets.values():
         state.profile = replace(state.profile, annual_volatility=0.0, jumps_per_day=0.0)
-    net.start()
-    yield net
-    net.stop()
+    return net
 
 
 @pytest.fixture
