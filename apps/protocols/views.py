@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from apps.feeds.health import feed_health, protocol_health
 from apps.feeds.models import QuarantinedRead
 from apps.feeds.state import pair_states
 
@@ -27,9 +28,10 @@ def protocol_detail(request: HttpRequest, slug: str) -> HttpResponse:
     states = pair_states(list({f.pair for f in feeds}))
     rows = {r["feed"]: r for state in states.values() for r in state["feeds"]}
     now = timezone.now()
+    health = feed_health(feeds, rows, now)
     return render(request, "protocols/protocol.html", {
-        "protocol": protocol,
-        "feeds": [(feed, rows.get(feed.pk)) for feed in feeds],
+        "protocol": protocol, "health": protocol_health(health),
+        "feeds": [(feed, rows.get(feed.pk), health[feed.pk]) for feed in feeds],
         "latency": source_latencies(protocol, now),
         "failing": FeedReadState.objects.filter(feed__protocol=protocol, ok=False)
         .select_related("feed").order_by("-since")[:20],

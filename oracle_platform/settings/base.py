@@ -178,6 +178,7 @@ OP_STATUS_MIN_GRACE_SECONDS = env.float("OP_STATUS_MIN_GRACE_SECONDS", default=1
 OP_CONSENSUS_OUTLIER_BPS = Decimal(env.str("OP_CONSENSUS_OUTLIER_BPS", default="100"))
 OP_INGESTION_DELAY_SECONDS = env.float("OP_INGESTION_DELAY_SECONDS", default=30.0)
 OP_WS_MAX_CONNECTIONS_PER_USER = env.int("OP_WS_MAX_CONNECTIONS_PER_USER", default=10)
+OP_HEALTH_WINDOW_SECONDS = env.int("OP_HEALTH_WINDOW_SECONDS", default=3600)
 
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

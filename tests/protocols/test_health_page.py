@@ -62,4 +62,5 @@ def test_protocol_page_lists_feeds_latency_errors_and_quarantine(client, tenants
     client.force_login(tenants["member"])
     body = client.get(reverse("protocol", args=["chainlink"])).content.decode()
     assert feed.pair.slug in body and "p50 3.0 s" in body
+    assert "health" in body
     assert "reverted" in body and "non_positive" in body
