@@ -300,6 +300,7 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
                                   feed.pair.quote.symbol if converted else None))
             rows.append({
                 "feed": feed.pk, "key": feed.key, "protocol": feed.protocol.slug,
+                "heartbeat": feed.heartbeat_seconds,
                 "status": verdict.status, "reason": verdict.reason, "age": verdict.age_seconds,
                 "price": str(price) if price is not None else None,
                 "source_ts": obs.source_ts.isoformat() if obs else None,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.permissions import Action, can
 from apps.protocols.models import Protocol
 
+from .health import feed_health
 from .models import Chain, Feed, Pair, WatchedPair
 from .selectors import changes_24h, history
 from .services import toggle_watch
@@ -58,6 +59,10 @@ def overview(request: HttpRequest) -> HttpResponse:
 def pair_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pair = get_object_or_404(Pair.objects.select_related("base", "quote"), slug=slug)
     state = pair_states([pair])[pair.pk]
+    feeds = list(Feed.objects.filter(pk__in=[row["feed"] for row in state["feeds"]]))
+    health = feed_health(feeds, {row["feed"]: row for row in state["feeds"]}, timezone.now())
+    for row in state["feeds"]:
+        row["health"] = health.get(row["feed"])
     template = "feeds/_pair_feeds.html" if request.htmx else "feeds/pair.html"
     return render(request, template, {"pair": pair, "state": state, "spans": list(SPANS)})
 
