@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from . import rollups
 from .fields import ExactDecimalField
@@ -177,3 +177,14 @@ def changes_24h(pair_ids: list[int], consensus: dict[int, Decimal | None],
         if now_price and then:
             changes[pair_id] = ((now_price - then) / then * 100).quantize(Decimal("0.01"))
     return changes
+
+
+def verified_shares(feed_ids: list[int], since: datetime) -> dict[int, Decimal]:
+    """Per feed that verifies at all, the share of its values since `since` that passed
+    verification (feeds whose protocol signs nothing have verified = null and are absent)."""
+    rows = (PriceObservation.objects.filter(feed_id__in=feed_ids, source_ts__gte=since,
+                                            verified__isnull=False)
+            .values("feed_id")
+            .annotate(total=Count("pk"), good=Count("pk", filter=Q(verified=True))))
+    return {row["feed_id"]: (Decimal(row["good"]) / row["total"] * 100).quantize(Decimal("0.1"))
+            for row in rows if row["total"]}

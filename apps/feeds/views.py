@@ -14,7 +14,7 @@ from apps.protocols.models import Protocol
 
 from .health import feed_health
 from .models import Chain, Feed, Pair, WatchedPair
-from .selectors import changes_24h, history
+from .selectors import changes_24h, history, verified_shares
 from .services import toggle_watch
 from .state import pair_states
 
@@ -60,9 +60,12 @@ def pair_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pair = get_object_or_404(Pair.objects.select_related("base", "quote"), slug=slug)
     state = pair_states([pair])[pair.pk]
     feeds = list(Feed.objects.filter(pk__in=[row["feed"] for row in state["feeds"]]))
-    health = feed_health(feeds, {row["feed"]: row for row in state["feeds"]}, timezone.now())
+    now = timezone.now()
+    health = feed_health(feeds, {row["feed"]: row for row in state["feeds"]}, now)
+    shares = verified_shares([f.pk for f in feeds], now - timedelta(hours=1))
     for row in state["feeds"]:
         row["health"] = health.get(row["feed"])
+        row["verified_share"] = shares.get(row["feed"])
     template = "feeds/_pair_feeds.html" if request.htmx else "feeds/pair.html"
     return render(request, template, {"pair": pair, "state": state, "spans": list(SPANS)})
 

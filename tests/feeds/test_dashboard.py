@@ -137,3 +137,18 @@ def test_24h_change_compares_consensus_with_the_feeds_open_a_day_ago(db):
                            high=Decimal(3300), low=Decimal(3100), close=Decimal(3250), count=5,
                            first_ts=start, last_ts=start + timedelta(minutes=59))
     assert changes_24h([eth.pk], {eth.pk: Decimal(3400)}, now) == {eth.pk: Decimal("6.25")}
+
+
+def test_pair_page_shows_the_share_verified_over_the_last_hour(client, tenants):
+    cache.clear()
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    feed = FeedFactory(pair=eth, protocol=ProtocolFactory(slug="pyth", name="Pyth"))
+    cache.set(last_sync_key(feed.protocol_id, feed.chain_id), timezone.now())
+    now = timezone.now()
+    store_observations([
+        observation(feed, 3400_00000000 + i, now - timedelta(seconds=10 * i), verified=i != 3)
+        for i in range(4)
+    ])
+    client.force_login(tenants["member"])
+    body = client.get(reverse("pair", args=["ETH-USD"])).content.decode()
+    assert "75.0 % 1 h" in body
