@@ -22,7 +22,7 @@ from apps.feeds.models import Feed
 from .adapters.base import AdapterError
 from .adapters.pyth import PythHermesAdapter
 from .http import loads
-from .sync import ingest, protocol_feeds
+from .sync import ingest, is_paused, protocol_feeds
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ class PythStream:
             logger.info("pyth stream: backfilled %d s of updates", now - first + 1)
 
     def store(self, body: dict, feeds: list[Feed], *, historical: bool = False) -> None:
+        if is_paused():
+            return  # missed seconds are backfilled after a reconnect, like any gap
         started, started_at = time.monotonic(), timezone.now()
         result = self.adapter.from_update(body, feeds, now=started_at, historical=historical)
         ingest(self.protocol, feeds, result, started=started, started_at=started_at)

@@ -130,11 +130,27 @@ class _Tally:
     reasons: Counter = field(default_factory=Counter)
 
 
+PAUSED = "sync:paused"
+
+
+def set_paused(paused: bool) -> None:
+    """Pause or resume all syncing (an operator's switch, shared by every worker). While
+    paused, sources age into "unknown — ingestion delayed", never "stale"."""
+    if paused:
+        cache.set(PAUSED, True, timeout=None)
+    else:
+        cache.delete(PAUSED)
+
+
+def is_paused() -> bool:
+    return bool(cache.get(PAUSED))
+
+
 def sync_chain(slug: str, *, client: JsonRpcClient | None = None) -> list[SyncRun] | None:
     """One tick for one EVM chain; None when there was nothing to do (no new block, another
     worker busy with this chain, or the chain not configured)."""
     lock = f"sync:chain:{slug}"
-    if not cache.add(lock, 1, timeout=60):
+    if is_paused() or not cache.add(lock, 1, timeout=60):
         return None
     try:
         return _sync_chain(slug, client)
@@ -189,7 +205,7 @@ def sync_protocol(slug: str) -> list[SyncRun] | None:
     """One tick for one off-chain protocol; None when there was nothing to do (no feeds,
     another worker busy with it, or the API asked us to wait with Retry-After)."""
     lock = f"sync:protocol:{slug}"
-    if not cache.add(lock, 1, timeout=60):
+    if is_paused() or not cache.add(lock, 1, timeout=60):
         return None
     try:
         return _sync_protocol(slug)

@@ -1,8 +1,11 @@
 """The ingestion health page: is the platform itself reading every source on time?"""
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from apps.feeds.health import feed_health, protocol_health
 from apps.feeds.models import QuarantinedRead
@@ -10,14 +13,25 @@ from apps.feeds.state import pair_states
 
 from .models import FeedReadState, Protocol
 from .selectors import ingestion_health, source_latencies
+from .sync import is_paused, set_paused
 
 
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
     sources = ingestion_health(timezone.now())
     template = "protocols/_health_rows.html" if request.htmx else "protocols/health.html"
-    return render(request, template, {"sources": sources,
+    return render(request, template, {"sources": sources, "paused": is_paused(),
                                       "delayed": [s for s in sources if s["delayed"]]})
+
+
+@staff_member_required
+@require_POST
+def pause_sync(request: HttpRequest) -> HttpResponse:
+    paused = request.POST.get("paused") == "1"
+    set_paused(paused)
+    messages.warning(request, "Sync paused: feeds will show 'ingestion delayed'." if paused
+                     else "Sync resumed.")
+    return redirect("health")
 
 
 @login_required

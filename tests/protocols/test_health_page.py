@@ -64,3 +64,35 @@ def test_protocol_page_lists_feeds_latency_errors_and_quarantine(client, tenants
     assert feed.pair.slug in body and "p50 3.0 s" in body
     assert "health" in body
     assert "reverted" in body and "non_positive" in body
+
+
+def test_pausing_our_sync_shows_ingestion_delayed_not_stale(client, admin_user, settings):
+    from decimal import Decimal
+
+    from apps.feeds.services import refresh_pairs, store_observations
+    from apps.protocols.sync import is_paused, sync_chain
+    from tests.factories import observation
+
+    cache.clear()
+    settings.OP_INGESTION_DELAY_SECONDS = 30
+    feed = FeedFactory(heartbeat_seconds=60)
+    store_observations([observation(feed, int(Decimal("3400").scaleb(8)),
+                                    timezone.now() - timedelta(minutes=10))])
+    client.force_login(admin_user)
+    client.post(reverse("pause_sync"), {"paused": "1"})
+    assert is_paused() and sync_chain("ethereum") is None  # nothing is read while paused
+    cache.set(last_sync_key(feed.protocol_id, feed.chain_id),
+              timezone.now() - timedelta(minutes=5))  # our last run, before the pause
+    (row,) = refresh_pairs([feed.pair_id])[feed.pair_id]["feeds"]
+    assert (row["status"], row["reason"]) == ("unknown", "ingestion delayed")
+    client.post(reverse("pause_sync"), {"paused": "0"})
+    assert not is_paused()
+
+
+def test_only_staff_can_pause_the_sync(client, tenants):
+    from apps.protocols.sync import is_paused
+
+    cache.clear()
+    client.force_login(tenants["member"])
+    assert client.post(reverse("pause_sync"), {"paused": "1"}).status_code == 302  # to login
+    assert not is_paused()
