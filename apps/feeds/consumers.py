@@ -6,11 +6,14 @@ instances when it is Redis). A client too slow to read is not buffered without b
 channel layer's per-channel capacity drops what it cannot hold, and the client resyncs from
 the snapshot after a gap (every message carries `computed_at`).
 """
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
 
+from . import live
 from .live import OVERVIEW, pair_group
 from .models import Pair
 from .state import pair_states
@@ -18,6 +21,7 @@ from .state import pair_states
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
+        live.server_loop = asyncio.get_running_loop()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)

@@ -1,5 +1,6 @@
 """Live updates: the new state of a pair goes to the channel-layer groups its open pages
 listen on (Redis when REDIS_URL is set, so every instance's clients get it)."""
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
@@ -7,6 +8,9 @@ from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 OVERVIEW = "live.overview"
+# The event loop serving this process's WebSockets, noted by the consumer: the in-memory
+# channel layer (one process, no Redis) only wakes listeners from their own loop.
+server_loop: asyncio.AbstractEventLoop | None = None
 
 
 def pair_group(pair_id: int) -> str:
@@ -18,9 +22,11 @@ def publish_states(states: dict[int, dict]) -> None:
     layer = get_channel_layer()
     if layer is None or not states:
         return
-    send = async_to_sync(_send_all)
     try:
-        send(layer, states)
+        if server_loop is not None and server_loop.is_running():
+            asyncio.run_coroutine_threadsafe(_send_all(layer, states), server_loop)
+        else:
+            async_to_sync(_send_all)(layer, states)
     except Exception:  # a live update is a courtesy: never let it break the write path
         logger.exception("could not publish live updates")
 
