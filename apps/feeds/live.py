@@ -24,7 +24,8 @@ def publish_states(states: dict[int, dict]) -> None:
         return
     try:
         if server_loop is not None and server_loop.is_running():
-            asyncio.run_coroutine_threadsafe(_send_all(layer, states), server_loop)
+            # Waited for, so that updates of one pair arrive in the order they were made.
+            asyncio.run_coroutine_threadsafe(_send_all(layer, states), server_loop).result(10)
         else:
             async_to_sync(_send_all)(layer, states)
     except Exception:  # a live update is a courtesy: never let it break the write path
