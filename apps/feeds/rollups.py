@@ -19,7 +19,9 @@ Consensus points arrive through `record_consensus_point(s)`.
 
 Retention (`prune_observations`): raw observations older than OP_OBSERVATION_RETENTION_DAYS are
 deleted — whole monthly partitions dropped on PostgreSQL, then a bounded, batched DELETE per
-feed for the rest. Rollups are kept.
+feed for the rest. Hourly and daily bars are kept forever; 1-minute bars older than
+OP_MINUTE_BAR_RETENTION_DAYS are deleted (`prune_minute_bars`) — history of older spans is
+drawn from hourly bars.
 """
 from __future__ import annotations
 
@@ -322,6 +324,14 @@ def retention_cutoff(now: datetime | None = None) -> datetime | None:
     return (now or timezone.now()) - timedelta(days=days)
 
 
+def minute_bar_cutoff(now: datetime | None = None) -> datetime | None:
+    """1-minute bars starting before this are deleted by retention (None: kept forever)."""
+    days = settings.OP_MINUTE_BAR_RETENTION_DAYS
+    if not days:
+        return None
+    return align((now or timezone.now()) - timedelta(days=days), int(Resolution.HOUR))
+
+
 def _floor_day(moment: datetime) -> datetime:
     return align(moment, int(Resolution.DAY))
 
@@ -414,6 +424,34 @@ def prune_observations(
                 report["incomplete"] = True
                 break
     report["deleted_rows"] = deleted
+    return report
+
+
+def prune_minute_bars(
+    now: datetime | None = None, *, batch: int | None = None
+) -> dict[str, Any]:
+    """Delete 1-minute bars (feeds' and consensus) older than OP_MINUTE_BAR_RETENTION_DAYS.
+
+    The cutoff is hour-aligned, so an hour keeps either all of its minutes or none and the
+    hourly bar always covers what was removed. One series at a time through the
+    (key, resolution, start) index, in batches of `batch` rows, each its own transaction."""
+    cutoff = minute_bar_cutoff(now)
+    report: dict[str, Any] = {"cutoff": None, "deleted_bars": 0}
+    if cutoff is None:
+        return report
+    report["cutoff"] = cutoff.isoformat()
+    batch = batch or settings.OP_OBSERVATION_PRUNE_BATCH
+    for series, owners in ((FEED, Feed.objects), (CONSENSUS, Pair.objects)):
+        for key in owners.order_by("pk").values_list("pk", flat=True):
+            old = series.model.objects.filter(
+                **{series.key: key}, resolution=Resolution.MINUTE, start__lt=cutoff)
+            while True:
+                with transaction.atomic():
+                    ids = list(old.order_by("start").values_list("pk", flat=True)[:batch])
+                    count, _ = series.model.objects.filter(pk__in=ids).delete()
+                report["deleted_bars"] += count
+                if count < batch:
+                    break
     return report
 
 

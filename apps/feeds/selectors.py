@@ -61,7 +61,8 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     the raw observations in the span number at most `points` (and retention has not removed
     any), they are returned as they are (one bar each, `seconds=0`); otherwise the coarsest
     stored rollup dividing the step (1d, 1h or 1m) is read and adjacent buckets are merged (first
-    open, max high, min low, last close). The first bar may start before `start` (aligned).
+    open, max high, min low, last close); spans reaching before the 1-minute bars' retention
+    get hourly bars. The first bar may start before `start` (aligned).
     Exact Decimals, aware UTC datetimes; unverified observations are never included.
     """
     if start.utcoffset() is None or end.utcoffset() is None:
@@ -82,6 +83,10 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
             if raw is not None:
                 return raw
     resolution = next(r for r in (86400, 3600, 60) if step % r == 0)
+    if resolution == 60:
+        minute_cutoff = rollups.minute_bar_cutoff(now)
+        if minute_cutoff is not None and start < minute_cutoff:
+            step = resolution = 3600  # minute bars expired there: hourly, fewer than `points`
     first = rollups.align(start, step)
     if connection.vendor == "postgresql" and step != resolution:
         return _merged_history_postgresql(series, feed_or_pair.pk, resolution, step, first, end)

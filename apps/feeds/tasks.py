@@ -19,10 +19,12 @@ def refresh_pairs(pair_ids: list[int]) -> None:
 
 @shared_task(name="feeds.prune_observations")
 def prune_observations() -> dict:
-    """Delete raw observations older than OP_OBSERVATION_RETENTION_DAYS (rollups are kept)."""
+    """Delete raw observations older than OP_OBSERVATION_RETENTION_DAYS and 1-minute bars
+    older than OP_MINUTE_BAR_RETENTION_DAYS (hourly and daily bars are kept)."""
     from . import rollups
 
-    return rollups.prune_observations()
+    return {"observations": rollups.prune_observations(),
+            "minute_bars": rollups.prune_minute_bars()}
 
 
 @shared_task(name="feeds.rebuild_rollups")

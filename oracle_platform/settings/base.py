@@ -343,3 +343,6 @@ CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)
 OP_OBSERVATION_RETENTION_DAYS = env.int("OP_OBSERVATION_RETENTION_DAYS", default=30)
 OP_OBSERVATION_PRUNE_BATCH = env.int("OP_OBSERVATION_PRUNE_BATCH", default=10_000)
 OP_OBSERVATION_PRUNE_MAX_ROWS = env.int("OP_OBSERVATION_PRUNE_MAX_ROWS", default=2_000_000)
+# 1-minute OHLC bars older than this many days are deleted by the same hourly job (0 keeps them);
+# hourly and daily bars are kept forever, and history of older spans uses hourly bars.
+OP_MINUTE_BAR_RETENTION_DAYS = env.int("OP_MINUTE_BAR_RETENTION_DAYS", default=90)

@@ -325,3 +325,49 @@ def test_consensus_history_and_latest_bar(db):
 def test_history_refuses_naive_times(feed):
     with pytest.raises(ValueError):
         history(feed, datetime(2026, 11, 20), datetime(2026, 11, 21))
+
+
+def test_minute_bar_retention_keeps_whole_hours_and_the_coarser_bars(feed, store, settings):
+    settings.OP_MINUTE_BAR_RETENTION_DAYS = 90
+    cutoff = rollups.minute_bar_cutoff(NOW)
+    assert cutoff == datetime(2026, 8, 28, 12, 0, tzinfo=UTC)
+    # Three minutes in the hour before the cutoff, two in the hour after it.
+    store([observation(feed, 100 + i, cutoff - timedelta(minutes=3 - i)) for i in range(3)]
+          + [observation(feed, 200 + i, cutoff + timedelta(minutes=i)) for i in range(2)])
+    pair = PairFactory()
+    rollups.record_consensus_points([(pair, Decimal("1.5"), cutoff - timedelta(minutes=1)),
+                                     (pair, Decimal("1.6"), cutoff + timedelta(minutes=1))])
+    hours, days = bars(feed, H), bars(feed, D)
+
+    report = rollups.prune_minute_bars(now=NOW, batch=2)
+
+    assert report["deleted_bars"] == 4  # three feed minutes, one consensus minute
+    assert sorted(bars(feed, M)) == [cutoff, cutoff + timedelta(minutes=1)]
+    assert (bars(feed, H), bars(feed, D)) == (hours, days)
+    assert list(ConsensusBar.objects.filter(pair=pair, resolution=M)
+                .values_list("start", flat=True)) == [cutoff + timedelta(minutes=1)]
+    assert ConsensusBar.objects.filter(pair=pair, resolution=H).count() == 2
+    assert rollups.prune_minute_bars(now=NOW)["deleted_bars"] == 0
+
+
+def test_minute_bar_retention_zero_keeps_every_minute(feed, store, settings):
+    settings.OP_MINUTE_BAR_RETENTION_DAYS = 0
+    store([observation(feed, 1, NOW - timedelta(days=400))])
+    assert rollups.prune_minute_bars(now=NOW) == {"cutoff": None, "deleted_bars": 0}
+    assert FeedBar.objects.filter(feed=feed, resolution=M).count() == 1
+
+
+def test_history_older_than_minute_retention_is_drawn_from_hourly_bars(feed, store, settings):
+    settings.OP_OBSERVATION_RETENTION_DAYS = 30
+    settings.OP_MINUTE_BAR_RETENTION_DAYS = 90
+    day = datetime(2026, 7, 1, tzinfo=UTC)  # older than both retentions
+    store([observation(feed, 100 + i, day + timedelta(minutes=17 * i)) for i in range(100)])
+    rollups.prune_observations(now=NOW)
+    rollups.prune_minute_bars(now=NOW)
+
+    drawn = history(feed, day, day + timedelta(days=1), now=NOW)
+
+    assert [bar.seconds for bar in drawn] == [H] * 24
+    assert [bar.start for bar in drawn] == [day + timedelta(hours=h) for h in range(24)]
+    assert sum(bar.count for bar in drawn) == 85  # 17-minute spacing: 85 of them in the day
+    assert drawn[0].open == Decimal("1.00") and drawn[-1].close == Decimal("1.84")
