@@ -376,13 +376,13 @@ def decode_binary(binary: Any, *, encoding: str | None = None) -> list[bytes]:
 
 def _decode_text(text: str, encoding: str | None) -> bytes:
     text = text.strip()
+    hex_body = text[2:] if text[:2].lower() == "0x" else text
     if encoding is None:
         # Hex PNAU starts with "504e4155" (never valid as the base64 of "PNAU", "UE5BVQ...").
-        body = text[2:] if text[:2].lower() == "0x" else text
-        encoding = "hex" if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", body) else "base64"
+        encoding = "hex" if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", hex_body) else "base64"
     try:
         if encoding == "hex":
-            return bytes.fromhex(text[2:] if text[:2].lower() == "0x" else text)
+            return bytes.fromhex(hex_body)
         return base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error) as error:
         raise _malformed(f"binary data is not valid {encoding}: {error}") from None
