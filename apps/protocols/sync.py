@@ -14,6 +14,7 @@ import statistics
 import threading
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.feeds.models import Chain, Feed, PriceObservation, QuarantinedRead
@@ -87,18 +89,22 @@ def reset_engine_state() -> None:
     _state = _EngineState()
 
 
-def chain_feeds(slug: str) -> list[Feed]:
-    """Enabled EVM feeds of a chain, refreshed every OP_SYNC_FEED_REFRESH seconds."""
-    loaded_at, feeds = _state.feeds.get(slug, (0.0, []))
+def _cached_feeds(key: str, load: Callable[[], QuerySet[Feed]]) -> list[Feed]:
+    """`load()`'s feeds, reloaded every OP_SYNC_FEED_REFRESH seconds."""
+    loaded_at, feeds = _state.feeds.get(key, (0.0, []))
     # An empty list is not kept: the devnet writes its addresses a few seconds after start.
     if not feeds or time.monotonic() - loaded_at > settings.OP_SYNC_FEED_REFRESH:
-        feeds = list(
-            Feed.objects.filter(enabled=True, source_kind=Feed.SourceKind.EVM, chain__slug=slug)
-            .exclude(address="")
-            .select_related("protocol", "pair__base", "pair__quote", "chain")
-        )
-        _state.feeds[slug] = (time.monotonic(), feeds)
+        feeds = list(load())
+        _state.feeds[key] = (time.monotonic(), feeds)
     return feeds
+
+
+def chain_feeds(slug: str) -> list[Feed]:
+    """Enabled EVM feeds of a chain, refreshed every OP_SYNC_FEED_REFRESH seconds."""
+    return _cached_feeds(slug, lambda: (
+        Feed.objects.filter(enabled=True, source_kind=Feed.SourceKind.EVM, chain__slug=slug)
+        .exclude(address="")
+        .select_related("protocol", "pair__base", "pair__quote", "chain")))
 
 
 def _load_latest_prices() -> None:
@@ -175,8 +181,7 @@ def _sync_chain(slug: str, client: JsonRpcClient | None) -> list[SyncRun] | None
     try:
         block_number = int(client.call("eth_blockNumber", []), 16)
     except AdapterError as error:
-        results = {p: ReadResult(problems=[Problem(f, error.kind, error.reason, str(error))
-                                           for f in fs]) for p, fs in by_protocol.items()}
+        results = {p: _all_failed(fs, error) for p, fs in by_protocol.items()}
         return _finish(chain, by_protocol, results, breakers, started, started_at, None)
     if _state.last_block.get(slug) == block_number:
         return None  # block-driven: nothing can have changed
@@ -189,16 +194,10 @@ def _sync_chain(slug: str, client: JsonRpcClient | None) -> list[SyncRun] | None
 
 def protocol_feeds(slug: str) -> list[Feed]:
     """Enabled off-chain feeds of a protocol, refreshed like chain_feeds."""
-    key = f"protocol:{slug}"
-    loaded_at, feeds = _state.feeds.get(key, (0.0, []))
-    if not feeds or time.monotonic() - loaded_at > settings.OP_SYNC_FEED_REFRESH:
-        feeds = list(
-            Feed.objects.filter(enabled=True, protocol__slug=slug, chain__isnull=True)
-            .exclude(source_kind=Feed.SourceKind.EVM)
-            .select_related("protocol", "pair__base", "pair__quote")
-        )
-        _state.feeds[key] = (time.monotonic(), feeds)
-    return feeds
+    return _cached_feeds(f"protocol:{slug}", lambda: (
+        Feed.objects.filter(enabled=True, protocol__slug=slug, chain__isnull=True)
+        .exclude(source_kind=Feed.SourceKind.EVM)
+        .select_related("protocol", "pair__base", "pair__quote")))
 
 
 def sync_protocol(slug: str) -> list[SyncRun] | None:
@@ -225,16 +224,17 @@ def _sync_protocol(slug: str) -> list[SyncRun] | None:
     if breakers[slug].allow():
         try:
             results[slug] = adapter.read(feeds, now=started_at)
-        except RateLimited as error:
-            # Honour Retry-After: no request to this API before then, from any worker.
-            cache.set(f"sync:retry_after:{slug}", time.time() + error.retry_after,
-                      timeout=int(error.retry_after) + 1)
-            results[slug] = ReadResult(problems=[
-                Problem(f, error.kind, error.reason, str(error)) for f in feeds])
         except AdapterError as error:
-            results[slug] = ReadResult(problems=[
-                Problem(f, error.kind, error.reason, str(error)) for f in feeds])
+            if isinstance(error, RateLimited):
+                # Honour Retry-After: no request to this API before then, from any worker.
+                cache.set(f"sync:retry_after:{slug}", time.time() + error.retry_after,
+                          timeout=int(error.retry_after) + 1)
+            results[slug] = _all_failed(feeds, error)
     return _finish(None, {slug: feeds}, results, breakers, started, started_at, None)
+
+
+def _all_failed(feeds: list[Feed], error: AdapterError) -> ReadResult:
+    return ReadResult(problems=[Problem(f, error.kind, error.reason, str(error)) for f in feeds])
 
 
 def ingest(slug: str, feeds: list[Feed], result: ReadResult, *, started: float,
@@ -249,6 +249,8 @@ def _finish(
     breakers: dict[str, Breaker], started: float, started_at: datetime, block: int | None,
 ) -> list[SyncRun]:
     now = timezone.now()
+    # Every caller passes non-empty lists of feeds loaded with their protocol.
+    protocols = {slug: feeds[0].protocol for slug, feeds in by_protocol.items()}
     with _state.lock:
         _load_latest_prices()
         accepted: list[PriceObservation] = []
@@ -277,7 +279,7 @@ def _finish(
                 tally.transient += problem.kind == ProblemKind.TRANSIENT
         with transaction.atomic():
             stored = store_observations(accepted)
-            _keep_payloads(results, now)
+            _keep_payloads(results, protocols, now)
             _quarantine(problems, now)
             _record_read_states(by_protocol, problems, {obs.feed_id for obs in accepted}, now)
         for obs in stored:
@@ -287,7 +289,6 @@ def _finish(
 
     duration_ms = int((time.monotonic() - started) * 1000)
     runs = []
-    protocols = {p.slug: p for p in Protocol.objects.filter(slug__in=list(by_protocol))}
     for protocol, tally in tallies.items():
         skipped = protocol not in results
         all_failed = tally.transient and tally.transient == tally.feeds
@@ -320,13 +321,13 @@ def _finish(
     return runs
 
 
-def _keep_payloads(results: dict[str, ReadResult], now: datetime) -> None:
+def _keep_payloads(results: dict[str, ReadResult], protocols: dict[str, Protocol],
+                   now: datetime) -> None:
     """Keep signed updates that produced observations, beside them in the same transaction."""
     kept = [(slug, payload) for slug, result in results.items() for payload in result.payloads
             if payload.covers and result.observations]
     if not kept:
         return
-    protocols = {p.slug: p for p in Protocol.objects.filter(slug__in={s for s, _ in kept})}
     SignedPayload.objects.bulk_create([
         SignedPayload(protocol=protocols[slug], received_at=now, format=payload.format,
                       data=payload.data, covers=payload.covers, verified=payload.verified)
@@ -366,6 +367,7 @@ def _record_read_states(by_protocol: dict[str, list[Feed]], problems: list[Probl
     """Write a feed's read state only when it changes (ok ⇄ failing, or a new reason). A feed
     that gave a value is ok, even if some of its signed packages were quarantined."""
     failing = {p.feed.pk: p for p in problems if p.feed.pk not in read}
+    changed = []
     for feeds in by_protocol.values():
         for feed in feeds:
             problem = failing.get(feed.pk)
@@ -373,7 +375,7 @@ def _record_read_states(by_protocol: dict[str, list[Feed]], problems: list[Probl
             if _state.read_reason.get(feed.pk) == key:
                 continue
             _state.read_reason[feed.pk] = key
-            FeedReadState.objects.update_or_create(feed=feed, defaults={
-                "ok": problem is None, "reason": key,
-                "detail": problem.detail if problem else "", "since": now,
-            })
+            changed.append(FeedReadState(feed=feed, ok=problem is None, reason=key,
+                                         detail=problem.detail if problem else "", since=now))
+    FeedReadState.objects.bulk_create(changed, update_conflicts=True, unique_fields=["feed"],
+                                      update_fields=["ok", "reason", "detail", "since"])
