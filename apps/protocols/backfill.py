@@ -22,8 +22,10 @@ from apps.feeds.models import Feed, PriceObservation
 from apps.feeds.services import store_observations
 
 from .abi import Function
+from .adapters.band import band_base
 from .adapters.base import AdapterError, observation, unix_time
 from .adapters.chainlink import GET_ROUND_DATA, LATEST_ROUND_DATA, round_id, split_round_id
+from .adapters.dia import dia_key
 from .evm import CallResult, EvmCall, execute_calls
 from .models import BackfillCursor
 from .rpc import JsonRpcClient
@@ -106,14 +108,14 @@ class EventSource:
 def _band(feed: Feed, log: dict) -> tuple[int, int] | None:
     symbol, rate, resolve_time, _ = decode(["string", "uint64", "uint64", "uint64"],
                                            _data(log))
-    if symbol != feed.params.get("base", feed.pair.base.symbol) or feed.pair.quote.symbol != "USD":
+    if symbol != band_base(feed) or feed.pair.quote.symbol != "USD":
         return None
     return rate * 10 ** (feed.decimals - 9), resolve_time  # Band stores USD × 1e9
 
 
 def _dia(feed: Feed, log: dict) -> tuple[int, int] | None:
     key, value, timestamp = decode(["string", "uint128", "uint128"], _data(log))
-    expected = feed.params.get("key") or f"{feed.pair.base.symbol}/{feed.pair.quote.symbol}"
+    expected = dia_key(feed)
     return (value, timestamp) if key == expected else None
 
 

@@ -6,7 +6,6 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -62,8 +61,6 @@ class HttpClient:
         self.headers = dict(headers or {})
         self.session = requests.Session()
         self.session.headers.update(self.headers)
-        self.requests = 0
-        self.statuses: Counter[int] = Counter()
 
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
         response = self.get(path, params)
@@ -78,7 +75,6 @@ class HttpClient:
         url = self.base_url + path
         attempt = 0
         while True:
-            self.requests += 1
             try:
                 response = self.session.get(url, params=params, stream=stream,
                                             timeout=timeout or self.timeout)
@@ -90,7 +86,6 @@ class HttpClient:
                 failure = TransientError(f"GET {path}: cannot connect ({type(error).__name__})",
                                          reason="connection")
             else:
-                self.statuses[response.status_code] += 1
                 if response.status_code < 400:
                     return response
                 failure = self._failure(path, response)

@@ -1,4 +1,4 @@
-"""One adapter per protocol; `ADAPTERS` maps (protocol slug, source kind) to it."""
+"""One adapter per protocol: `EVM_ADAPTERS` for on-chain feeds, `HTTP_ADAPTERS` for APIs."""
 from .api3 import Api3Adapter
 from .band import BandAdapter, BandRestAdapter
 from .base import Adapter, Problem, ProblemKind, ReadResult
@@ -22,12 +22,7 @@ HTTP_ADAPTERS = {
     for adapter in (DiaApiAdapter(), BandRestAdapter(), SwitchboardAdapter(),
                     RedStoneGatewayAdapter(), PythHermesAdapter())
 }
-ADAPTERS: dict[tuple[str, str], Adapter] = {
-    **{(protocol, "evm"): adapter for protocol, adapter in EVM_ADAPTERS.items()},
-    **{(protocol, "http"): adapter for protocol, adapter in HTTP_ADAPTERS.items()},
-    ("pyth", "stream"): HTTP_ADAPTERS["pyth"],
-}
 
 __all__ = [
-    "ADAPTERS", "EVM_ADAPTERS", "HTTP_ADAPTERS", "Adapter", "Problem", "ProblemKind", "ReadResult",
+    "EVM_ADAPTERS", "HTTP_ADAPTERS", "Adapter", "Problem", "ProblemKind", "ReadResult",
 ]

@@ -24,13 +24,17 @@ from .base import (
 GET_REFERENCE_DATA = Function("getReferenceData(string,string)", ("uint256", "uint256", "uint256"))
 
 
+def band_base(feed: Feed) -> str:
+    """The base symbol Band's StdReference knows the feed's asset by."""
+    return feed.params.get("base", feed.pair.base.symbol)
+
+
 class BandAdapter(EvmAdapter):
     protocol = "band"
 
     def calls(self, feed: Feed) -> list[EvmCall]:
-        base = feed.params.get("base", feed.pair.base.symbol)
         quote = feed.params.get("quote", feed.pair.quote.symbol)
-        return [EvmCall(feed.address, GET_REFERENCE_DATA.encode(base, quote))]
+        return [EvmCall(feed.address, GET_REFERENCE_DATA.encode(band_base(feed), quote))]
 
     def decode(self, feed: Feed, results: list[CallResult], block: Block,
                fetched_at: datetime) -> PriceObservation | Problem:

@@ -23,12 +23,16 @@ from .base import (
 GET_VALUE = Function("getValue(string)", ("uint128", "uint128"))
 
 
+def dia_key(feed: Feed) -> str:
+    """The key a DIA oracle stores the feed's value under (e.g. "ETH/USD")."""
+    return feed.params.get("key") or f"{feed.pair.base.symbol}/{feed.pair.quote.symbol}"
+
+
 class DiaAdapter(EvmAdapter):
     protocol = "dia"
 
     def calls(self, feed: Feed) -> list[EvmCall]:
-        key = feed.params.get("key") or f"{feed.pair.base.symbol}/{feed.pair.quote.symbol}"
-        return [EvmCall(feed.address, GET_VALUE.encode(key))]
+        return [EvmCall(feed.address, GET_VALUE.encode(dia_key(feed)))]
 
     def decode(self, feed: Feed, results: list[CallResult], block: Block,
                fetched_at: datetime) -> PriceObservation | Problem:

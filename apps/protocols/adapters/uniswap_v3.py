@@ -3,13 +3,13 @@ window (rounded toward −∞, as OracleLibrary.consult does) gives 1.0001**tick
 token0 in raw units. The price is quoted in the pool's quote token (e.g. USDC), not USD:
 consensus decides how to use it. Stored with the feed's decimals (18)."""
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
 from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, revert_reason
-from .base import Problem, ProblemKind, observation
+from .base import Problem, ProblemKind, observation, scaled
 
 OBSERVE = Function("observe(uint32[])", ("int56[]", "uint160[]"))
 
@@ -50,6 +50,5 @@ class UniswapV3Adapter(EvmAdapter):
             tick, decimals0=params["token0"]["decimals"], decimals1=params["token1"]["decimals"],
             base_is_token0=params.get("base_is_token0", False),
         )
-        raw = int((price.scaleb(feed.decimals)).to_integral_value(ROUND_HALF_EVEN))
-        return observation(feed, raw, block.timestamp, fetched_at=fetched_at,
-                           block_number=block.number)
+        return observation(feed, scaled(price, feed.decimals), block.timestamp,
+                           fetched_at=fetched_at, block_number=block.number)
