@@ -27,9 +27,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.counter = f"ws:connections:{user.pk}"
-        cache.add(self.counter, 0, timeout=3600)
-        if cache.incr(self.counter) > settings.OP_WS_MAX_CONNECTIONS_PER_USER:
-            cache.decr(self.counter)
+        await cache.aadd(self.counter, 0, timeout=3600)
+        if await cache.aincr(self.counter) > settings.OP_WS_MAX_CONNECTIONS_PER_USER:
+            await cache.adecr(self.counter)
             self.counter = None
             await self.close(code=4429)
             return
@@ -40,7 +40,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "counter", None):
-            cache.decr(self.counter)
+            await cache.adecr(self.counter)
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict) or content.get("subscribe") not in ("overview", "pair"):

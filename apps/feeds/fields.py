@@ -4,10 +4,17 @@ PostgreSQL stores them as NUMERIC. SQLite would give a NUMERIC column numeric af
 silently turn a 1e18-scaled answer (about 6.4e22) into a float, so there they are TEXT and
 converted back on the way out.
 """
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
+
+
+def sqlite_datetime(moment: datetime) -> str:
+    """What Django's SQLite backend stores for an aware datetime: naive UTC, str() format
+    (for the raw SQL of the bulk paths)."""
+    return str(moment.astimezone(UTC).replace(tzinfo=None))
 
 
 class _ExactNumberField(models.Field):

@@ -38,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import partitions
+from .fields import sqlite_datetime
 from .models import ConsensusBar, Feed, FeedBar, OhlcBar, Pair, PriceObservation, Resolution
 
 logger = logging.getLogger(__name__)
@@ -217,9 +218,6 @@ def _sqlite_us(us: int) -> str:
     # What Django's SQLite backend stores for an aware datetime: naive UTC, str() format.
     return str(_NAIVE_EPOCH + timedelta(microseconds=us))
 
-
-def _sqlite_datetime(moment: datetime) -> str:
-    return str(moment.astimezone(UTC).replace(tzinfo=None))
 
 
 def _upsert_sqlite(series: Series, bars: dict[BucketKey, Acc]) -> None:
@@ -405,7 +403,7 @@ def prune_observations(
     if partitions.is_partitioned():
         report["dropped_partitions"] = _drop_old_partitions(cutoff)
     table = PriceObservation._meta.db_table
-    moment = cutoff if connection.vendor == "postgresql" else _sqlite_datetime(cutoff)
+    moment = cutoff if connection.vendor == "postgresql" else sqlite_datetime(cutoff)
     sql = (
         f"DELETE FROM {table} WHERE (id, source_ts) IN ("  # noqa: S608 (fixed names)
         f"SELECT id, source_ts FROM {table} WHERE feed_id = %s AND source_ts < %s LIMIT %s)"

@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import partitions
+from .fields import sqlite_datetime
 from .models import Asset, PriceObservation, QuarantinedRead
 from .signals import observations_stored
 
@@ -170,17 +172,12 @@ def _sqlite_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _sqlite_datetime(moment: datetime) -> str:
-    # What Django's SQLite backend stores for an aware datetime: naive UTC, str() format.
-    return str(moment.astimezone(UTC).replace(tzinfo=None))
-
-
 def _sqlite_params(obs: PriceObservation) -> tuple:
     """The row as SQLite stores it (exact numbers as TEXT, see fields.py); done by hand
     because the generic per-field preparation costs more than the insert itself."""
     return (
         obs.feed_id, str(obs.raw_answer), obs.decimals, str(obs.price),
-        _sqlite_datetime(obs.source_ts), _sqlite_datetime(obs.fetched_at),
+        sqlite_datetime(obs.source_ts), sqlite_datetime(obs.fetched_at),
         _sqlite_text(obs.round_id), _sqlite_text(obs.confidence), obs.block_number,
         obs.verified,
     )
@@ -261,14 +258,25 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
         return {}
     # Stablecoin-quoted cousins (ETH-USDC for ETH-USD) and the stablecoins' own USD pairs.
     cousins = Pair.objects.filter(base__symbol__in={p.base.symbol for p in pairs.values()},
-                                  quote__kind=Asset.Kind.STABLECOIN).select_related("quote")
+                                  quote__kind=Asset.Kind.STABLECOIN).values("pk")
     bridges = {p.base.symbol: p for p in Pair.objects.filter(
         base__kind=Asset.Kind.STABLECOIN, quote__symbol="USD").select_related("base")}
-    feeds = list(Feed.objects.filter(enabled=True, pair__in=[*pairs, *cousins])
-                 .select_related("protocol", "pair__base", "pair__quote"))
+    feeds = list(Feed.objects.filter(Q(pair__in=list(pairs)) | Q(pair__in=cousins), enabled=True)
+                 .select_related("protocol", "pair__quote"))
     latest = latest_observations([f.pk for f in feeds])
     delays, failing = ingestion_delays(now), failing_feeds()
     states: dict[int, dict] = {}
+    cached_rates: dict[int, str | None] = {}
+
+    def usd_rate(stablecoin: str) -> str | None:
+        # This call's own result if the bridge pair was just refreshed, else the cache (once).
+        bridge = bridges[stablecoin].pk
+        if bridge in states:
+            return states[bridge]["consensus"]
+        if bridge not in cached_rates:
+            cached_rates[bridge] = (cache.get(state_key(bridge)) or {}).get("consensus")
+        return cached_rates[bridge]
+
     history = []  # consensus points, rolled up into the pairs' consensus OHLC bars
     for pair_id, pair in pairs.items():
         votes, rows, prices = [], [], {}
@@ -288,8 +296,7 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
             )
             price = obs.price if obs else None
             if price is not None and converted:
-                bridge = cache.get(state_key(bridges[feed.pair.quote.symbol].pk)) or {}
-                rate = bridge.get("consensus")
+                rate = usd_rate(feed.pair.quote.symbol)
                 price = price * Decimal(rate) if rate else None
             if price is not None:
                 prices[feed.pk] = price
