@@ -1,6 +1,7 @@
 """Writes for feeds: the one way observations get into the database."""
 import logging
 import weakref
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -264,6 +265,9 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
     feeds = list(Feed.objects.filter(Q(pair__in=list(pairs)) | Q(pair__in=cousins), enabled=True)
                  .select_related("protocol", "pair__quote"))
     latest = latest_observations([f.pk for f in feeds])
+    feeds_by_base = defaultdict(list)  # a pair's own feeds and its cousins' share its base
+    for feed in feeds:
+        feeds_by_base[feed.pair.base_id].append(feed)
     delays, failing = ingestion_delays(now), failing_feeds()
     states: dict[int, dict] = {}
     cached_rates: dict[int, str | None] = {}
@@ -280,10 +284,10 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
     history = []  # consensus points, rolled up into the pairs' consensus OHLC bars
     for pair_id, pair in pairs.items():
         votes, rows, prices = [], [], {}
-        for feed in feeds:
+        for feed in feeds_by_base[pair.base_id]:
             same = feed.pair_id == pair_id
-            converted = (not same and feed.pair.base_id == pair.base_id
-                         and pair.quote.symbol == "USD" and feed.pair.quote.symbol in bridges)
+            converted = (not same and pair.quote.symbol == "USD"
+                         and feed.pair.quote.symbol in bridges)
             if not (same or converted):
                 continue
             obs = latest.get(feed.pk)
