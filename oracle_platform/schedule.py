@@ -28,6 +28,7 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("feeds.ensure_partitions", "apps.feeds.tasks.ensure_partitions", 3600),
         PeriodicTask("feeds.prune_observations", "apps.feeds.tasks.prune_observations", 3600),
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
+        PeriodicTask("api_keys.flush_usage", "apps.api_keys.tasks.flush_usage", 60),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))

@@ -12,5 +12,9 @@ urlpatterns = [
     path("", include("apps.devnet.urls")),
     path("", include("apps.feeds.urls")),
     path("", include("apps.protocols.urls")),
+    path("api/v1/", include("oracle_platform.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "oracle_platform.views.page_not_found"
+handler500 = "oracle_platform.views.server_error"

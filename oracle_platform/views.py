@@ -5,9 +5,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from apps.protocols.selectors import protocols_with_feed_counts
+
+from .api import error_response, is_api_request
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +62,16 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "checks": {name: error or "ok" for name, error in checks.items()},
     }
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api_request(request):
+        return error_response(404, "not_found", "No such resource.", {"path": request.path})
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api_request(request):
+        return error_response(500, "server_error", "Something went wrong on our side; it was "
+                              "logged. Retry later.")
+    return defaults.server_error(request)

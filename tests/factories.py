@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -97,3 +97,19 @@ def observation(feed: Feed, raw: int, when: datetime, **extra) -> PriceObservati
     extra.setdefault("decimals", feed.decimals)
     extra.setdefault("fetched_at", datetime(2026, 11, 26, tzinfo=UTC))
     return PriceObservation(feed=feed, raw_answer=raw, source_ts=when, **extra)
+
+
+def priced(pair: Pair, protocol: str, value: str, age: float = 5) -> Feed:
+    """A feed of `protocol` for `pair` with one stored price `age` seconds old, its source
+    marked as just synced (so its status is judged on the price's age alone)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from apps.feeds.services import store_observations
+    from apps.protocols.selectors import last_sync_key
+
+    feed = FeedFactory(pair=pair, protocol=ProtocolFactory(slug=protocol, name=protocol.title()))
+    cache.set(last_sync_key(feed.protocol_id, feed.chain_id), timezone.now())
+    store_observations([observation(feed, int(Decimal(value).scaleb(8)),
+                                    timezone.now() - timedelta(seconds=age))])
+    return feed

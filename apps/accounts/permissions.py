@@ -12,6 +12,8 @@ class Action(StrEnum):
     REMOVE_MEMBERS = "members.remove"
     REVOKE_INVITATIONS = "invitations.revoke"
     EDIT_WATCHLIST = "watchlist.edit"
+    VIEW_API_KEYS = "api_keys.view"
+    MANAGE_API_KEYS = "api_keys.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -25,6 +27,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.REMOVE_MEMBERS: _ADMINS,
     Action.REVOKE_INVITATIONS: _ADMINS,
     Action.EDIT_WATCHLIST: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
+    Action.VIEW_API_KEYS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
+    Action.MANAGE_API_KEYS: _ADMINS,
 }
 
 

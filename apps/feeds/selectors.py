@@ -53,7 +53,7 @@ RAW_HISTORY_MAX_STEP = 3600  # raw rows are tried only for spans up to points ho
 
 
 def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points: int = 500,
-            now: datetime | None = None) -> list[Bar]:
+            now: datetime | None = None, raw: bool = True) -> list[Bar]:
     """OHLC bars of a feed (Feed) or of a pair's consensus (Pair) over [start, end).
 
     At most `points` bars: the bar width is the smallest step of HISTORY_STEPS that fits the
@@ -62,7 +62,8 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     any), they are returned as they are (one bar each, `seconds=0`); otherwise the coarsest
     stored rollup dividing the step (1d, 1h or 1m) is read and adjacent buckets are merged (first
     open, max high, min low, last close); spans reaching before the 1-minute bars' retention
-    get hourly bars. The first bar may start before `start` (aligned).
+    get hourly bars. The first bar may start before `start` (aligned). `raw=False` always
+    returns bars of the chosen width (the API, where the caller asked for an interval).
     Exact Decimals, aware UTC datetimes; unverified observations are never included.
     """
     if start.utcoffset() is None or end.utcoffset() is None:
@@ -76,7 +77,7 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
         raise TypeError("history takes a Feed or a Pair")
     series = rollups.FEED if is_feed else rollups.CONSENSUS
     step = _history_step(start, end, points)
-    if is_feed and step <= RAW_HISTORY_MAX_STEP:
+    if raw and is_feed and step <= RAW_HISTORY_MAX_STEP:
         cutoff = rollups.retention_cutoff(now)
         if cutoff is None or start >= cutoff:
             raw = _raw_history(feed_or_pair.pk, start, end, points)

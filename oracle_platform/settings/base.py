@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "allauth",
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.accounts.middleware.CurrentOrganizationMiddleware",
+    "apps.api_keys.middleware.ApiMiddleware",
 ]
 
 ROOT_URLCONF = "oracle_platform.urls"
@@ -180,6 +183,26 @@ OP_INGESTION_DELAY_SECONDS = env.float("OP_INGESTION_DELAY_SECONDS", default=30.
 OP_WS_MAX_CONNECTIONS_PER_USER = env.int("OP_WS_MAX_CONNECTIONS_PER_USER", default=10)
 OP_HEALTH_WINDOW_SECONDS = env.int("OP_HEALTH_WINDOW_SECONDS", default=3600)
 
+# --- Public API -----------------------------------------------------------------------------------
+# Stored API keys are HMAC-SHA256'd under this key (SECRET_KEY when empty); changing it voids
+# every key.
+OP_API_KEY_SECRET = env.str("OP_API_KEY_SECRET", default="")
+OP_API_KEY_ROTATION_GRACE_HOURS = env.int("OP_API_KEY_ROTATION_GRACE_HOURS", default=24)
+# How long an instance trusts its own memory of a key; revocations reach every instance at once
+# through the throttle's Redis script anyway.
+OP_API_KEY_CACHE_SECONDS = env.float("OP_API_KEY_CACHE_SECONDS", default=30.0)
+OP_API_MAX_PAGE_SIZE = env.int("OP_API_MAX_PAGE_SIZE", default=500)
+# Per plan: requests per minute and per day (per key and per organization), the longest history
+# span one request may ask for, and concurrent WebSocket API connections per organization.
+OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={
+    "free": {"requests_per_minute": 60, "requests_per_day": 10_000, "history_days": 31,
+             "ws_connections": 2},
+    "pro": {"requests_per_minute": 600, "requests_per_day": 500_000, "history_days": 366,
+            "ws_connections": 20},
+    "enterprise": {"requests_per_minute": 6_000, "requests_per_day": 10_000_000,
+                   "history_days": 3_660, "ws_connections": 200},
+})
+
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -197,7 +220,28 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api_keys.authentication.PrincipalAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api_keys.authentication.ScopePermission"],
+    "DEFAULT_PAGINATION_CLASS": "oracle_platform.api.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "oracle_platform.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Oracle Platform API",
+    "DESCRIPTION": "Prices, consensus, deviation and health across oracle protocols. Send your "
+                   "key as `Authorization: Bearer <key>` or `X-API-Key`. Prices are strings; "
+                   "times are ISO-8601 UTC; errors are `{\"error\": {\"code\", \"message\", "
+                   "\"details\"}}`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"FeedStatusEnum": "apps.feeds.status.FeedStatus"},
 }
 
 # --- Devnet (the local simulated market; `manage.py devnet`) -----------------------------------

@@ -7,15 +7,14 @@ from django.utils import timezone
 
 from apps.feeds.services import store_observations
 from apps.protocols.selectors import last_sync_key
-from tests.factories import AssetFactory, FeedFactory, PairFactory, ProtocolFactory, observation
-
-
-def priced(pair, protocol, value, age=5):
-    feed = FeedFactory(pair=pair, protocol=ProtocolFactory(slug=protocol, name=protocol.title()))
-    cache.set(last_sync_key(feed.protocol_id, feed.chain_id), timezone.now())
-    store_observations([observation(feed, int(Decimal(value).scaleb(8)),
-                                    timezone.now() - timedelta(seconds=age))])
-    return feed
+from tests.factories import (
+    AssetFactory,
+    FeedFactory,
+    PairFactory,
+    ProtocolFactory,
+    observation,
+    priced,
+)
 
 
 def test_overview_lists_pairs_with_consensus_and_worst_status(client, tenants):

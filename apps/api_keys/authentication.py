@@ -1,0 +1,52 @@
+"""DRF's side of the API front door: the middleware has already identified the caller."""
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import permissions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+
+from .principal import Principal
+
+
+class PrincipalAuthentication(SessionAuthentication):
+    """request.user is the Principal the middleware found; sessions must pass CSRF for writes."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, Principal] | None:
+        principal = getattr(request._request, "api_principal", None)
+        if principal is None:
+            return None
+        if principal.key_id is None:
+            self.enforce_csrf(request)
+        return principal, principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ScopePermission(permissions.BasePermission):
+    """Authenticated; and writes need a read-write key (or a member who is not a viewer)."""
+
+    message = "Read-only access: the key's scope (or your role) does not allow writes."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        principal = request.user
+        if not isinstance(principal, Principal):
+            return False
+        return request.method in permissions.SAFE_METHODS or principal.can_write
+
+
+class PrincipalAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How the schema describes it: a bearer key or the X-API-Key header."""
+
+    target_class = PrincipalAuthentication
+    name = ["ApiKeyBearer", "ApiKeyHeader"]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict]:
+        return [
+            {"type": "http", "scheme": "bearer", "bearerFormat": "op_live_…",
+             "description": "Authorization: Bearer op_live_…"},
+            {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        ]

@@ -1,0 +1,100 @@
+"""The public API's front door, as middleware so the hot path stays short: identify the caller
+(API key or dashboard session), one throttle round trip, then the view; rate-limit headers,
+gzip and usage accounting on the way out. Schema and documentation pages are public."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import GZipMiddleware
+
+from oracle_platform.api import error_response
+
+from . import runtime
+from .principal import Principal, from_key, from_session, presented_key
+from .throttle import Caller, Decision, tier_limits
+
+logger = logging.getLogger(__name__)
+
+API_PATH = "/api/v1/"
+PUBLIC_PATHS = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/")
+AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+class ApiMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.gzip = GZipMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(API_PATH):
+            return self.get_response(request)
+        if path.startswith(PUBLIC_PATHS):
+            return self.gzip.process_response(request, self.get_response(request))
+        raw = presented_key(request)
+        principal = from_key(raw) if raw is not None else from_session(request)
+        if principal is None:
+            if raw is not None:
+                return error_response(401, "invalid_key", "The API key is malformed, unknown, "
+                                      "revoked or expired.", headers=AUTHENTICATE)
+            return error_response(401, "not_authenticated", "Send an API key as "
+                                  "`Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                                  headers=AUTHENTICATE)
+        decision = self._hit(request, principal)
+        if decision is not None and decision.revoked:
+            runtime.forget_key(principal.key_id, revoked=False)
+            return error_response(401, "invalid_key", "The API key is malformed, unknown, "
+                                  "revoked or expired.", headers=AUTHENTICATE)
+        if decision is not None and not decision.allowed:
+            response = error_response(
+                429, "rate_limited", f"Too many requests; retry in {decision.retry_after} s.",
+                {"retry_after": decision.retry_after, "tier": principal.tier},
+                headers={"Retry-After": str(decision.retry_after)})
+        else:
+            request.api_principal = principal
+            response = self.get_response(request)
+        if decision is not None:
+            _rate_limit_headers(response, decision)
+        response = self.gzip.process_response(request, response)
+        if principal.key_id and not response.streaming:
+            runtime.record_bytes(principal.key_id, len(response.content))
+        return response
+
+    @staticmethod
+    def _hit(request: HttpRequest, principal: Principal) -> Decision | None:
+        caller = Caller(subjects=(principal.subject, f"org:{principal.organization_id}"),
+                        limits=tier_limits(principal.tier), key_id=principal.key_id,
+                        ip=request.META.get("REMOTE_ADDR", ""))
+        try:
+            return runtime.throttle().hit(caller)
+        except Exception:
+            # Redis down: serving without limits beats refusing every paying client.
+            logger.exception("rate limiter unavailable; request served unthrottled")
+            return None
+
+
+def _rate_limit_headers(response: HttpResponse, decision: Decision) -> None:
+    import time
+
+    tightest = decision.tightest
+    response["X-RateLimit-Limit"] = str(tightest.limit.quota)
+    response["X-RateLimit-Remaining"] = str(tightest.remaining)
+    reset = decision.retry_after if not decision.allowed else tightest.reset
+    response["X-RateLimit-Reset"] = str(int(time.time()) + reset)
+    # draft-ietf-httpapi-ratelimit-headers-11: structured fields, one item per policy.
+    response["RateLimit-Policy"] = ", ".join(
+        f'"{w.limit.name}";q={w.limit.quota};w={w.limit.window}' for w in _per_policy(decision))
+    response["RateLimit"] = ", ".join(
+        f'"{w.limit.name}";r={w.remaining};t={w.reset}' for w in _per_policy(decision))
+
+
+def _per_policy(decision: Decision) -> list:
+    """The key's and the organization's windows merged: per policy, the one with less left."""
+    merged: dict[str, object] = {}
+    for window in decision.windows:
+        seen = merged.get(window.limit.name)
+        if seen is None or window.remaining < seen.remaining:
+            merged[window.limit.name] = window
+    return list(merged.values())

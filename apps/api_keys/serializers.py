@@ -1,0 +1,39 @@
+from rest_framework import serializers
+
+from .models import ApiKey, ApiUsage
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
+    replaces = serializers.PrimaryKeyRelatedField(read_only=True)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scope", "active", "created_at", "created_by",
+                  "expires_at", "revoked_at", "replaces", "last_used_at", "last_used_ip"]
+
+    def get_active(self, key: ApiKey) -> bool:
+        return key.usable()
+
+
+class NewApiKeySerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The key itself: shown this once, never again")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class CreateApiKeySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiUsageSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(source="key.prefix")
+    key_name = serializers.CharField(source="key.name")
+
+    class Meta:
+        model = ApiUsage
+        fields = ["day", "key", "key_name", "calls", "response_bytes"]

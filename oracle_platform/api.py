@@ -1,0 +1,121 @@
+"""What every public API response shares: the error body, DRF's exception handler, cursor
+pagination. Errors are always `{"error": {"code", "message", "details"}}`, never an HTML page."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, pagination, serializers
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+API_PREFIX = "/api/"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(code, message, details), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF errors in the one error body; Django's ValidationError (from services) as a 400."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: Django's handler500 answers with the JSON body for /api/
+    if isinstance(exc, exceptions.ValidationError):
+        message, details = "The request is invalid; see details.", response.data
+        code = "invalid_request"
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        message = str(detail) or exc.__class__.__name__
+        code = getattr(detail, "code", None) or exc.default_code
+        details = {}
+    response.data = error_body(str(code), message, details)
+    return response
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Opaque `cursor` links, stable under inserts; `limit` up to OP_API_MAX_PAGE_SIZE."""
+
+    page_size = 100
+    page_size_query_param = "limit"
+    ordering = "id"
+
+    @property
+    def max_page_size(self) -> int:
+        return settings.OP_API_MAX_PAGE_SIZE
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(),
+                         "results": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {"type": "object", "required": ["results"], "properties": {
+            "next": {"type": "string", "nullable": True, "format": "uri",
+                     "example": "https://oracles.example.com/api/v1/pairs?cursor=cD0xMjM%3D"},
+            "previous": {"type": "string", "nullable": True, "format": "uri", "example": None},
+            "results": schema,
+        }}
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERRORS = {
+    400: "The request is invalid (see `error.details`).",
+    401: "No API key, or a malformed, unknown, revoked or expired one.",
+    403: "The key's scope or the member's role does not allow this.",
+    404: "No such resource (or not yours).",
+    429: "Rate limit exceeded; `Retry-After` says when to retry.",
+}
+
+
+def documented(description: str, example: Any, *, response: Any = None, request: Any = None,
+               parameters: Iterable[OpenApiParameter] = (), status: int = 200,
+               errors: Iterable[int] = (401, 404, 429), request_example: Any = None,
+               ) -> Callable:
+    """extend_schema with what every operation must have: a description, an example of its
+    answer (a test fails without them) and the error responses it may give."""
+    responses: dict = {status: response}
+    responses.update({code: OpenApiResponse(ErrorSerializer, description=ERRORS[code])
+                      for code in errors})
+    examples = [OpenApiExample("Example", value=example, response_only=True,
+                               status_codes=[str(status)])]
+    if request_example is not None:
+        examples.append(OpenApiExample("Request", value=request_example, request_only=True))
+    return extend_schema(description=description, responses=responses, request=request,
+                         parameters=list(parameters), examples=examples)
