@@ -28,7 +28,7 @@ from . import serializers as s
 from .health import feed_health
 from .models import Asset, Chain, Feed, Pair, QuarantinedRead
 from .selectors import history, latest_observations, verified_shares
-from .state import pair_states
+from .state import feed_row, pair_states, public_state
 from .status import FeedStatus
 
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400,
@@ -57,27 +57,6 @@ HISTORY_PARAMETERS = [
     OpenApiParameter("interval", str, enum=list(INTERVALS), description="Bar width; default: "
                      "chosen to give at most 500 bars (raw observations for short feed spans)"),
 ]
-
-
-def _feed_row(row: dict, shares: dict[int, Decimal] | None = None) -> dict:
-    return {
-        "feed": row["key"], "protocol": row["protocol"], "price": row["price"],
-        "source_ts": row["source_ts"], "status": row["status"], "reason": row["reason"],
-        "age_seconds": row["age"], "heartbeat_seconds": row["heartbeat"],
-        "deviation_bps": row.get("deviation_bps"), "outlier": row.get("outlier", False),
-        "verified": row["verified"],
-        "verified_share": str(shares[row["feed"]]) if shares and row["feed"] in shares else None,
-        "converted_from": row["converted_from"],
-    }
-
-
-def pair_latest(state: dict, shares: dict[int, Decimal] | None = None) -> dict:
-    return {
-        "pair": state["pair"], "computed_at": state["computed_at"], "status": state["worst"],
-        "consensus": {"price": state["consensus"], "reason": state["reason"],
-                      "votes": state["votes"], "spread_bps": state["spread_bps"]},
-        "feeds": [_feed_row(row, shares) for row in state["feeds"]],
-    }
 
 
 def _conditional(request: HttpRequest, body: dict, modified: str) -> HttpResponse:
@@ -226,7 +205,7 @@ class PairLatest(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         pair = get_object_or_404(Pair, slug=slug)
         state = pair_states([pair])[pair.pk]
-        return _conditional(request, pair_latest(state), state["computed_at"])
+        return _conditional(request, public_state(state), state["computed_at"])
 
 
 class PairHistory(APIView):
@@ -361,7 +340,7 @@ class FeedLatest(APIView):
         shares = verified_shares([feed.pk], timezone.now() - timedelta(hours=1))
         body = {
             "feed": feed.key, "pair": feed.pair.slug, "computed_at": state["computed_at"],
-            "consensus": state["consensus"], "state": _feed_row(row, shares),
+            "consensus": state["consensus"], "state": feed_row(row, shares),
             "observation": None if obs is None else {
                 "raw_answer": str(obs.raw_answer), "decimals": obs.decimals,
                 "round_id": None if obs.round_id is None else str(obs.round_id),

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from oracle_platform.bench import Context, Result, benchmark, database_label, scratch_database
 
-from . import partitions
+from . import partitions, ws_latency  # noqa: F401 (ws_latency registers its benchmark)
 from .models import Asset, Chain, Feed, Pair, PriceObservation
 from .services import forget_session_state, store_observations
 from .signals import observations_stored

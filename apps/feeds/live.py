@@ -1,6 +1,7 @@
 """Live updates: the new state of a pair goes to the channel-layer groups its open pages
 listen on (Redis when REDIS_URL is set, so every instance's clients get it)."""
 import asyncio
+import json
 import logging
 
 from asgiref.sync import async_to_sync
@@ -15,6 +16,11 @@ server_loop: asyncio.AbstractEventLoop | None = None
 
 def pair_group(pair_id: int) -> str:
     return f"live.pair.{pair_id}"
+
+
+def api_pair_group(pair_id: int) -> str:
+    """WebSocket API clients of this pair (apps/feeds/ws_api.py): the public state's shape."""
+    return f"api.pair.{pair_id}"
 
 
 def publish_states(states: dict[int, dict]) -> None:
@@ -33,9 +39,21 @@ def publish_states(states: dict[int, dict]) -> None:
 
 
 async def _send_all(layer, states: dict[int, dict]) -> None:
+    from .state import public_state, summarise
+
     summary = {}
     for pair_id, state in states.items():
-        await layer.group_send(pair_group(pair_id), {"type": "pair.state", "state": state})
+        await layer.group_send(api_pair_group(pair_id),
+                               {"type": "api.state", "state": public_state(summarise(state))})
+        await layer.group_send(pair_group(pair_id),
+                               _push("pair.state", {"type": "pair", "state": state}))
         summary[state["pair"]] = {"consensus": state["consensus"], "computed_at":
                                   state["computed_at"]}
-    await layer.group_send(OVERVIEW, {"type": "overview.state", "pairs": summary})
+    await layer.group_send(OVERVIEW, _push("overview.state", {"type": "overview",
+                                                              "pairs": summary}))
+
+
+def _push(event_type: str, message: dict) -> dict:
+    """A channel-layer event carrying the client's message already encoded: once here, not
+    once per open page (a popular pair's 1,000 pages meant 1,000 json.dumps per update)."""
+    return {"type": event_type, "text": json.dumps(message)}

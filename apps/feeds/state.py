@@ -33,3 +33,26 @@ def summarise(state: dict) -> dict:
     worst = next((s for s in SEVERITY if s in statuses), FeedStatus.UNKNOWN)
     return {**state, "spread_bps": spread, "healthy": len(fresh), "total": len(feeds),
             "worst": str(worst)}
+
+
+def feed_row(row: dict, shares: dict[int, Decimal] | None = None) -> dict:
+    """A feed's row as the public API and the WebSocket API show it (feed key, not id)."""
+    return {
+        "feed": row["key"], "protocol": row["protocol"], "price": row["price"],
+        "source_ts": row["source_ts"], "status": row["status"], "reason": row["reason"],
+        "age_seconds": row["age"], "heartbeat_seconds": row["heartbeat"],
+        "deviation_bps": row.get("deviation_bps"), "outlier": row.get("outlier", False),
+        "verified": row["verified"],
+        "verified_share": str(shares[row["feed"]]) if shares and row["feed"] in shares else None,
+        "converted_from": row["converted_from"],
+    }
+
+
+def public_state(state: dict, shares: dict[int, Decimal] | None = None) -> dict:
+    """A summarised pair state as the public API and the WebSocket API show it."""
+    return {
+        "pair": state["pair"], "computed_at": state["computed_at"], "status": state["worst"],
+        "consensus": {"price": state["consensus"], "reason": state["reason"],
+                      "votes": state["votes"], "spread_bps": state["spread_bps"]},
+        "feeds": [feed_row(row, shares) for row in state["feeds"]],
+    }

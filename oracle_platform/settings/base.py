@@ -192,6 +192,7 @@ OP_API_KEY_ROTATION_GRACE_HOURS = env.int("OP_API_KEY_ROTATION_GRACE_HOURS", def
 # through the throttle's Redis script anyway.
 OP_API_KEY_CACHE_SECONDS = env.float("OP_API_KEY_CACHE_SECONDS", default=30.0)
 OP_API_MAX_PAGE_SIZE = env.int("OP_API_MAX_PAGE_SIZE", default=500)
+OP_WS_HEARTBEAT_SECONDS = env.float("OP_WS_HEARTBEAT_SECONDS", default=20.0)
 # Per plan: requests per minute and per day (per key and per organization), the longest history
 # span one request may ask for, and concurrent WebSocket API connections per organization.
 OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={

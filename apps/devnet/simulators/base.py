@@ -34,9 +34,9 @@ class ChainContext:
             self.shared[key] = deploy(self.w3, artifact, *args)
         return self.shared[key]
 
-    def send(self, call: Any) -> None:
-        """Send a write without waiting for it to be mined."""
-        call.transact({"from": self.owner, "gas": GAS})
+    def send(self, call: Any) -> bytes:
+        """Send a write without waiting for it to be mined; returns the transaction hash."""
+        return call.transact({"from": self.owner, "gas": GAS})
 
 
 @dataclass

@@ -1,0 +1,164 @@
+"""`/ws/v1/prices`: the WebSocket API for key holders.
+
+Connect with the key (`?api_key=…`, or `Authorization: Bearer …` / `X-API-Key` where the client
+can set headers), then send `{"action": "subscribe", "pairs": ["ETH-USD"], "feeds": [...]}` or
+`{"action": "unsubscribe", ...}`. Each subscription first gets a `snapshot` (the pair's state as
+`GET /api/v1/pairs/<slug>/latest` gives it, or the feed's row), then an `update` with the new
+state whenever it changes. Each update carries the whole current state — a few hundred bytes —
+so a client that missed one is never left wrong. `heartbeat` frames come every
+OP_WS_HEARTBEAT_SECONDS; bad messages get an `error` frame and the connection stays open.
+Connections per organization are capped by the plan (counted in Redis across instances).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from apps.api_keys.connections import slots
+from apps.api_keys.principal import Principal, from_key
+
+from .live import api_pair_group
+from .models import Feed, Pair
+from .state import feed_row, pair_states, public_state
+
+MAX_SUBSCRIPTIONS = 200
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_MANY = 4429
+
+
+class PriceStreamConsumer(AsyncWebsocketConsumer):
+    principal: Principal | None = None
+
+    async def connect(self) -> None:
+        self.joined: set[int] = set()  # pair ids whose group this connection is in
+        self.principal = await database_sync_to_async(from_key)(self._presented_key())
+        await self.accept()
+        if self.principal is None:
+            await self._error("invalid_key", "Send a valid API key: ?api_key=… or an "
+                              "Authorization: Bearer header.")
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.connection_id = uuid.uuid4().hex
+        cap = int(settings.OP_TIER_LIMITS.get(self.principal.tier,
+                                              settings.OP_TIER_LIMITS["free"])["ws_connections"])
+        if not await slots.acquire(self.principal.organization_id, self.connection_id, cap):
+            self.connection_id = None
+            await self._error("too_many_connections", f"Your plan allows {cap} concurrent "
+                              "WebSocket connections per organization.", {"limit": cap})
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.pairs: dict[str, int] = {}  # slug -> pair id
+        self.feeds: dict[str, int] = {}  # feed key -> pair id
+        self.heartbeat = asyncio.create_task(self._beat())
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "heartbeat", None):
+            self.heartbeat.cancel()
+        for pair_id in self.joined:
+            await self.channel_layer.group_discard(api_pair_group(pair_id), self.channel_name)
+        if self.principal is not None and getattr(self, "connection_id", None):
+            await slots.release(self.principal.organization_id, self.connection_id)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.OP_WS_HEARTBEAT_SECONDS)
+            await slots.renew(self.principal.organization_id, self.connection_id)
+            await self.send(text_data=json.dumps({"type": "heartbeat",
+                                                  "time": timezone.now().isoformat()}))
+
+    def _presented_key(self) -> str:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        if query.get("api_key"):
+            return query["api_key"][0]
+        headers = dict(self.scope.get("headers", []))
+        auth = headers.get(b"authorization", b"").decode()
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return headers.get(b"x-api-key", b"").decode().strip()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None
+                      ) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            await self._error("bad_json", "Messages are JSON objects.")
+            return
+        action = message.get("action") if isinstance(message, dict) else None
+        if action not in ("subscribe", "unsubscribe"):
+            await self._error("unknown_action", 'Send {"action": "subscribe" | "unsubscribe", '
+                              '"pairs": [...], "feeds": [...]}.')
+            return
+        pairs, feeds = message.get("pairs", []), message.get("feeds", [])
+        if not (isinstance(pairs, list) and isinstance(feeds, list)
+                and all(isinstance(x, str) for x in [*pairs, *feeds])):
+            await self._error("bad_request", "`pairs` and `feeds` are lists of strings.")
+            return
+        if action == "unsubscribe":
+            await self._unsubscribe(pairs, feeds)
+            return
+        if len(self.pairs) + len(self.feeds) + len(pairs) + len(feeds) > MAX_SUBSCRIPTIONS:
+            await self._error("too_many_subscriptions",
+                              f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
+            return
+        found_pairs, found_feeds, states = await self._resolve(pairs, feeds)
+        unknown = sorted({*pairs} - found_pairs.keys()) + sorted({*feeds} - found_feeds.keys())
+        if unknown:
+            await self._error("unknown_subscription", "No such pairs or feeds.",
+                              {"unknown": unknown})
+        for slug, pair_id in found_pairs.items():
+            await self._join(pair_id)
+            self.pairs[slug] = pair_id
+            await self._send("snapshot", pair=slug, state=public_state(states[pair_id]))
+        for key, pair_id in found_feeds.items():
+            await self._join(pair_id)
+            self.feeds[key] = pair_id
+            row = next((feed_row(r) for r in states[pair_id]["feeds"] if r["key"] == key), None)
+            await self._send("snapshot", feed=key, state=row)
+
+    async def _unsubscribe(self, pairs: list[str], feeds: list[str]) -> None:
+        for slug in pairs:
+            self.pairs.pop(slug, None)
+        for key in feeds:
+            self.feeds.pop(key, None)
+        wanted = {*self.pairs.values(), *self.feeds.values()}
+        for pair_id in set(self.joined) - wanted:
+            await self.channel_layer.group_discard(api_pair_group(pair_id), self.channel_name)
+            self.joined.discard(pair_id)
+        await self._send("unsubscribed", pairs=pairs, feeds=feeds)
+
+    async def _join(self, pair_id: int) -> None:
+        if pair_id not in self.joined:
+            await self.channel_layer.group_add(api_pair_group(pair_id), self.channel_name)
+            self.joined.add(pair_id)
+
+    @database_sync_to_async
+    def _resolve(self, pairs: list[str], feeds: list[str]
+                 ) -> tuple[dict[str, int], dict[str, int], dict[int, dict]]:
+        found_pairs = dict(Pair.objects.filter(slug__in=pairs).values_list("slug", "pk"))
+        found_feeds = dict(Feed.objects.filter(key__in=feeds, enabled=True)
+                           .values_list("key", "pair_id"))
+        pair_ids = {*found_pairs.values(), *found_feeds.values()}
+        states = pair_states(list(Pair.objects.filter(pk__in=pair_ids))) if pair_ids else {}
+        return found_pairs, found_feeds, states
+
+    async def api_state(self, event: dict) -> None:
+        """A pair's new state from live.py, already in its public shape."""
+        state = event["state"]
+        if state["pair"] in self.pairs:
+            await self._send("update", pair=state["pair"], state=state)
+        for row in state["feeds"]:
+            if row["feed"] in self.feeds:
+                await self._send("update", feed=row["feed"], state=row)
+
+    async def _send(self, kind: str, **fields) -> None:
+        await self.send(text_data=json.dumps({"type": kind, **fields}))
+
+    async def _error(self, code: str, message: str, details: dict | None = None) -> None:
+        await self._send("error", code=code, message=message, details=details or {})

@@ -1,0 +1,173 @@
+"""`/ws/v1/prices`: key holders subscribe to pairs and feeds, get a snapshot then updates,
+heartbeats, clear errors, and a per-plan connection cap shared across instances."""
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+
+from apps.api_keys.services import create_key, revoke_key
+from apps.feeds.ws_api import PriceStreamConsumer
+from tests.factories import (
+    AssetFactory,
+    OrganizationFactory,
+    PairFactory,
+    observation,
+    priced,
+)
+from tests.websocket import WebsocketCommunicator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def world(plan: str = "free"):
+    cache.clear()
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    feeds = [priced(eth, "chainlink", "3400"), priced(eth, "pyth", "3402")]
+    organization = OrganizationFactory(plan=plan)
+    _, raw = create_key(organization, name="stream")
+    return raw, feeds, organization
+
+
+@database_sync_to_async
+def publish(feed, value: str):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.feeds.services import store_observations
+
+    store_observations([observation(feed, int(Decimal(value).scaleb(8)),
+                                     timezone.now() - timedelta(seconds=1))])
+
+
+async def connect(raw: str | None, *, header: bool = False):
+    path = "/ws/v1/prices"
+    communicator = WebsocketCommunicator(PriceStreamConsumer.as_asgi(), path)
+    if raw and header:
+        communicator.scope["headers"] = [(b"authorization", f"Bearer {raw}".encode())]
+    elif raw:
+        communicator.scope["query_string"] = f"api_key={raw}".encode()
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_a_subscriber_gets_a_snapshot_then_each_update():
+    raw, (chainlink, pyth), _ = await world()
+    ws, connected = await connect(raw)
+    assert connected
+    await ws.send_json_to({"action": "subscribe", "pairs": ["ETH-USD"],
+                           "feeds": [pyth.key]})
+    pair_snapshot = await ws.receive_json_from()
+    assert pair_snapshot["type"] == "snapshot" and pair_snapshot["pair"] == "ETH-USD"
+    assert pair_snapshot["state"]["consensus"]["price"] == "3401.00000000"
+    feed_snapshot = await ws.receive_json_from()
+    assert feed_snapshot["feed"] == pyth.key and feed_snapshot["state"]["price"] == "3402.00000000"
+    await publish(chainlink, "3410")
+    pair_update, feed_update = await ws.receive_json_from(), await ws.receive_json_from()
+    assert pair_update["type"] == "update" and pair_update["pair"] == "ETH-USD"
+    assert Decimal(pair_update["state"]["consensus"]["price"]) == Decimal("3406")
+    assert feed_update["feed"] == pyth.key
+    await ws.send_json_to({"action": "unsubscribe", "pairs": ["ETH-USD"], "feeds": [pyth.key]})
+    assert (await ws.receive_json_from())["type"] == "unsubscribed"
+    await publish(chainlink, "3420")
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_the_key_may_come_as_a_header():
+    raw, _, _ = await world()
+    ws, connected = await connect(raw, header=True)
+    assert connected
+    await ws.send_json_to({"action": "subscribe", "pairs": ["ETH-USD"]})
+    assert (await ws.receive_json_from())["type"] == "snapshot"
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("raw", [None, "op_live_nonsense"])
+async def test_without_a_valid_key_an_error_frame_then_close(raw):
+    await world()
+    ws, _ = await connect(raw)
+    error = await ws.receive_json_from()
+    assert error["type"] == "error" and error["code"] == "invalid_key"
+    closed = await ws.receive_output(5)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401
+
+
+async def test_a_revoked_key_cannot_connect():
+    raw, _, _ = await world()
+    from apps.api_keys.principal import from_key
+
+    principal = await database_sync_to_async(from_key)(raw)
+    from apps.api_keys.models import ApiKey
+
+    key = await database_sync_to_async(ApiKey.objects.get)(pk=principal.key_id)
+    await database_sync_to_async(revoke_key)(key)
+    from apps.api_keys import runtime
+
+    runtime.forget_key(key.pk, revoked=False)
+    ws, _ = await connect(raw)
+    assert (await ws.receive_json_from())["code"] == "invalid_key"
+
+
+async def test_bad_messages_get_error_frames_and_the_connection_stays(settings):
+    raw, _, _ = await world()
+    ws, _ = await connect(raw)
+    await ws.send_input({"type": "websocket.receive", "text": "{nope"})
+    assert (await ws.receive_json_from())["code"] == "bad_json"
+    await ws.send_json_to({"action": "dance"})
+    assert (await ws.receive_json_from())["code"] == "unknown_action"
+    await ws.send_json_to({"action": "subscribe", "pairs": "ETH-USD"})
+    assert (await ws.receive_json_from())["code"] == "bad_request"
+    await ws.send_json_to({"action": "subscribe", "pairs": ["NOPE-USD", "ETH-USD"]})
+    error = await ws.receive_json_from()
+    assert error["code"] == "unknown_subscription" and error["details"]["unknown"] == ["NOPE-USD"]
+    assert (await ws.receive_json_from())["type"] == "snapshot"  # the known one still works
+    await ws.disconnect()
+
+
+async def test_heartbeats_arrive(settings):
+    settings.OP_WS_HEARTBEAT_SECONDS = 0.05
+    raw, _, _ = await world()
+    ws, _ = await connect(raw)
+    message = await ws.receive_json_from(timeout=2)
+    assert message["type"] == "heartbeat" and message["time"]
+    await ws.disconnect()
+
+
+async def test_connections_per_organization_are_capped_by_the_plan(settings):
+    settings.OP_TIER_LIMITS = {**settings.OP_TIER_LIMITS, "free": {
+        **settings.OP_TIER_LIMITS["free"], "ws_connections": 2}}
+    raw, _, _ = await world()
+    first, second = (await connect(raw))[0], (await connect(raw))[0]
+    third, _ = await connect(raw)
+    refused = await third.receive_json_from()
+    assert refused["code"] == "too_many_connections" and refused["details"]["limit"] == 2
+    await first.disconnect()
+    fourth, _ = await connect(raw)
+    await fourth.send_json_to({"action": "subscribe", "pairs": ["ETH-USD"]})
+    assert (await fourth.receive_json_from())["type"] == "snapshot"
+    await second.disconnect()
+    await fourth.disconnect()
+
+
+@pytest.mark.redis
+async def test_the_cap_holds_across_instances_and_lapses_for_a_crashed_one(settings):
+    from apps.api_keys.connections import ConnectionSlots
+
+    one, two = ConnectionSlots(), ConnectionSlots()  # two server processes
+    org = 10_000_000 + id(one) % 1_000_000
+    assert await one.acquire(org, "a", 2)
+    assert await two.acquire(org, "b", 2)
+    assert not await one.acquire(org, "c", 2)
+    await two.release(org, "b")
+    assert await one.acquire(org, "c", 2)
+    # "a" and "c" belong to a crashed instance: their lease runs out without a release.
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.zadd(f"op:ws:org:{org}", {"a": 1, "c": 1})
+    assert await two.acquire(org, "d", 2)
+    client.delete(f"op:ws:org:{org}")
+
