@@ -27,7 +27,7 @@ urlpatterns = [
     path("feeds/<slug:key>/health", feeds.FeedHealth.as_view(), name="api_feed_health"),
     path("feeds/<slug:key>/quarantine", feeds.FeedQuarantine.as_view(),
          name="api_feed_quarantine"),
-    path("keys", keys.KeyList.as_view(), name="api_keys"),
+    path("keys", keys.KeyList.as_view(), name="api_key_list"),
     path("keys/<int:key_id>", keys.KeyDetail.as_view(), name="api_key"),
     path("keys/<int:key_id>/rotate", keys.KeyRotate.as_view(), name="api_key_rotate"),
     path("usage", keys.Usage.as_view(), name="api_usage"),
