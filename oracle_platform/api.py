@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
@@ -26,6 +26,20 @@ def error_response(status: int, code: str, message: str, details: Any = None,
     response = JsonResponse(error_body(code, message, details), status=status)
     for name, value in (headers or {}).items():
         response[name] = value
+    return response
+
+
+def conditional_response(request: HttpRequest, body: tuple[str, str, bytes]) -> HttpResponse:
+    """A pre-serialized JSON body (ETag, Last-Modified, bytes); 304 when the client's
+    If-None-Match already names it."""
+    etag, modified, content = body
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(content, content_type="application/json")
+    response["ETag"] = etag
+    response["Last-Modified"] = modified
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from . import views
 
 urlpatterns = [
+    path("api/v1/", include("oracle_platform.api_urls")),  # first: the busiest routes
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
@@ -13,7 +14,6 @@ urlpatterns = [
     path("", include("apps.devnet.urls")),
     path("", include("apps.feeds.urls")),
     path("", include("apps.protocols.urls")),
-    path("api/v1/", include("oracle_platform.api_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -47,6 +47,7 @@ class Decision:
     revoked: bool
     windows: tuple[Window, ...]
     retry_after: int  # seconds; 0 when allowed
+    fetched: bytes | None = None  # the value of `fetch`, read in the same round trip
 
     @property
     def tightest(self) -> Window:
@@ -117,17 +118,22 @@ for i = 1, n do
 end
 if out[1] == 1 then
   for i = 1, n do
-    redis.call('INCR', buckets[i][1])
-    redis.call('PEXPIRE', buckets[i][1], buckets[i][2] * 2)
+    if redis.call('INCR', buckets[i][1]) == 1 then
+      redis.call('PEXPIRE', buckets[i][1], buckets[i][2] * 2)
+    end
   end
   local day = ARGV[3 + 2 * n]
   local key_id = ARGV[4 + 2 * n]
   if key_id ~= '' then
     local usage = KEYS[n + 2] .. day
-    redis.call('HINCRBY', usage, key_id .. ':calls', 1)
-    redis.call('EXPIRE', usage, 691200)
+    if redis.call('HINCRBY', usage, key_id .. ':calls', 1) == 1 then
+      redis.call('EXPIRE', usage, 691200)
+    end
     redis.call('HSET', KEYS[n + 3], key_id, ARGV[5 + 2 * n])
   end
+end
+if out[1] == 1 and KEYS[n + 4] ~= '' then
+  out[#out + 1] = redis.call('GET', KEYS[n + 4])
 end
 local i = 6 + 2 * n
 while ARGV[i] do
@@ -158,13 +164,15 @@ class RedisThrottle:
         self.script = self.client.register_script(SCRIPT)
         self.buffer = buffer
 
-    def hit(self, caller: Caller, now: float | None = None) -> Decision:
+    def hit(self, caller: Caller, now: float | None = None, fetch: str = "") -> Decision:
+        """Count the request; `fetch` names a Redis key whose value comes back with the
+        decision when allowed (a pre-serialized response body)."""
         now = time.time() if now is None else now
         now_ms = int(now * 1000)
         pairs = [(s, limit) for s in caller.subjects for limit in caller.limits]
         keys = [f"{RATE_PREFIX}{s}:{limit.name}" for s, limit in pairs]
         keys += [f"{REVOKED_PREFIX}{caller.key_id}" if caller.key_id else "",
-                 USAGE_PREFIX, LAST_USED_KEY]
+                 USAGE_PREFIX, LAST_USED_KEY, fetch]
         args: list = [now_ms, len(pairs)]
         for _, limit in pairs:
             args += [limit.quota, limit.window * 1000]
@@ -195,7 +203,8 @@ class LocalThrottle:
         with self.lock:
             self.revoked[key_id] = time.monotonic() + seconds
 
-    def hit(self, caller: Caller, now: float | None = None) -> Decision:
+    def hit(self, caller: Caller, now: float | None = None, fetch: str = "") -> Decision:
+        """As RedisThrottle.hit; nothing to fetch in memory (the view reads its cache)."""
         now = time.time() if now is None else now
         now_ms = int(now * 1000)
         pairs = [(s, limit) for s in caller.subjects for limit in caller.limits]
@@ -255,5 +264,6 @@ def _decision(reply: list, pairs: list[tuple[str, Limit]]) -> Decision:
         windows.append(Window(limit, remaining, reset))
         if not fits:
             retry = max(retry, reset)
-    return Decision(allowed, False, tuple(windows), retry)
+    fetched = reply[1 + 3 * len(pairs)] if len(reply) > 1 + 3 * len(pairs) else None
+    return Decision(allowed, False, tuple(windows), retry, fetched)
 

@@ -1,4 +1,6 @@
 """Writes for feeds: the one way observations get into the database."""
+import hashlib
+import json
 import logging
 import weakref
 from collections import defaultdict
@@ -12,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
 
 from . import partitions
 from .fields import sqlite_datetime
@@ -240,6 +243,19 @@ def state_key(pair_id: int) -> str:
     return f"feeds:pair-state:{pair_id}"
 
 
+def latest_body_key(slug: str) -> str:
+    """The cache key of a pair's `GET /api/v1/pairs/<slug>/latest` answer, pre-serialized:
+    (ETag, Last-Modified, JSON bytes), written with the state so the API serves it as is."""
+    return f"feeds:latest-body:{slug}"
+
+
+def latest_body(public: dict) -> tuple[str, str, bytes]:
+    content = json.dumps(public, separators=(",", ":")).encode()
+    etag = f'"{hashlib.blake2b(content, digest_size=12).hexdigest()}"'
+    modified = http_date(datetime.fromisoformat(public["computed_at"]).timestamp())
+    return etag, modified, content
+
+
 def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, dict]:
     """Recompute the status of every feed of these pairs and their consensus, and cache it
     (the latest-state cache the dashboard and the API read without touching the database).
@@ -330,9 +346,15 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
             "consensus": str(result.price) if result.available else None,
             "reason": result.reason, "votes": len(result.votes), "feeds": rows,
         }
-        cache.set(state_key(pair_id), states[pair_id], STATE_TTL)
         if result.available:
             history.append((pair_id, result.price, now))
+    from .state import public_state, summarise
+
+    cached = {}
+    for pair_id, state in states.items():
+        cached[state_key(pair_id)] = state
+        cached[latest_body_key(state["pair"])] = latest_body(public_state(summarise(state)))
+    cache.set_many(cached, STATE_TTL)
     if history:
         from .rollups import record_consensus_points
 

@@ -2,6 +2,7 @@
 feeds with filters, quarantine, pagination, conditional requests, errors as JSON."""
 from datetime import timedelta
 
+import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -168,3 +169,25 @@ def test_a_wrong_method_is_a_json_405(client, api_key):
     response = client.post("/api/v1/pairs", **bearer(raw))
     assert response.status_code in (403, 405)
     assert "error" in response.json()
+
+
+@pytest.mark.redis
+def test_with_redis_the_middleware_serves_latest_from_the_pre_serialized_body(
+        client, api_key, monkeypatch):
+    from apps.feeds import api
+
+    _, raw = api_key
+    eth, _ = eth_pair()
+    refresh_pairs([eth.pk])
+    expected = client.get("/api/v1/pairs/ETH-USD/latest", **bearer(raw))
+
+    def not_called(*args, **kwargs):
+        raise AssertionError("the view ran: the throttle round trip did not bring the body")
+
+    monkeypatch.setattr(api.PairLatest, "get", not_called)
+    served = client.get("/api/v1/pairs/ETH-USD/latest", **bearer(raw))
+    assert served.status_code == 200 and served.content == expected.content
+    assert served["ETag"] == expected["ETag"] and served["X-RateLimit-Remaining"]
+    unchanged = client.get("/api/v1/pairs/ETH-USD/latest", HTTP_IF_NONE_MATCH=served["ETag"],
+                           **bearer(raw))
+    assert unchanged.status_code == 304

@@ -184,3 +184,25 @@ def test_when_redis_is_down_requests_are_served_unthrottled_and_logged(
     response = client.get("/api/v1/pairs", **bearer(raw))
     assert response.status_code == 200 and "X-RateLimit-Limit" not in response
     assert "rate limiter unavailable" in caplog.text
+
+
+@pytest.mark.redis
+def test_the_latest_body_comes_back_in_the_throttle_round_trip(api_key, settings):
+    from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisSerializer
+
+    from apps.feeds.services import latest_body_key, refresh_pairs
+    from tests.factories import AssetFactory, PairFactory, priced
+
+    cache.delete(latest_body_key("ETH-USD"))
+    pair = PairFactory(base=AssetFactory(symbol="ETH"))
+    priced(pair, "chainlink", "3400")
+    refresh_pairs([pair.pk])  # as the stored batch's commit would
+    throttle = RedisThrottle(settings.REDIS_URL, UsageBuffer())
+    caller = Caller(("key:fetch",), (Limit("minute", 1, 60),), None, "")
+    fetch = cache.make_key(latest_body_key("ETH-USD"))
+    allowed = throttle.hit(caller, fetch=fetch)
+    etag, _, content = RedisSerializer().loads(allowed.fetched)
+    assert b'"pair":"ETH-USD"' in content and etag.startswith('"')
+    refused = throttle.hit(caller, fetch=fetch)
+    assert not refused.allowed and refused.fetched is None

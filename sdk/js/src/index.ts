@@ -1,0 +1,572 @@
+/**
+ * Client for the Oracle Platform REST API (`/api/v1/`) and its price WebSocket (`/ws/v1/prices`).
+ *
+ * - fetch-based: Node 20+, browsers, Deno, Bun; inject `fetch` for tests or proxies.
+ * - one method per OpenAPI operation (see `OPERATIONS`), list operations return a `Paginator`
+ *   (`for await (const pair of client.pairs())` walks every page through the `next` links).
+ * - 429 (and 503 on idempotent methods) are retried, waiting what `Retry-After` says.
+ * - errors are `ApiError` with the API's `{error: {code, message, details}}`.
+ * - prices stay strings, exactly as the API sends them (no float rounding).
+ */
+
+export const VERSION = "0.1.0";
+const API_PREFIX = "/api/v1";
+const WS_PATH = "/ws/v1/prices";
+
+/** Every operationId of the OpenAPI schema → the `Client` method that calls it. */
+export const OPERATIONS = {
+  assets_list: "assets",
+  chains_list: "chains",
+  pairs_list: "pairs",
+  pairs_retrieve: "pair",
+  pairs_latest_retrieve: "pairLatest",
+  pairs_history_retrieve: "pairHistory",
+  pairs_deviation_retrieve: "pairDeviation",
+  pairs_health_retrieve: "pairHealth",
+  feeds_list: "feeds",
+  feeds_retrieve: "feed",
+  feeds_latest_retrieve: "feedLatest",
+  feeds_history_retrieve: "feedHistory",
+  feeds_health_retrieve: "feedHealth",
+  feeds_quarantine_list: "feedQuarantine",
+  protocols_list: "protocols",
+  protocols_retrieve: "protocol",
+  protocols_health_retrieve: "protocolHealth",
+  keys_list: "keys",
+  keys_create: "createKey",
+  keys_retrieve: "key",
+  keys_destroy: "revokeKey",
+  keys_rotate_create: "rotateKey",
+  usage_retrieve: "usage",
+} as const satisfies Record<string, string>;
+
+export type OperationId = keyof typeof OPERATIONS;
+
+// --- response shapes ------------------------------------------------------------------------
+
+/** An exact decimal as a string, e.g. "3012.45000000". */
+export type DecimalString = string;
+/** An ISO-8601 UTC time, e.g. "2026-11-26T18:00:00Z". */
+export type Timestamp = string;
+export type FeedStatus = "fresh" | "late" | "stale" | "down" | "unknown";
+export type Scope = "read" | "read_write";
+export type Interval = "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w";
+
+export interface Page<T> {
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+export interface Asset { symbol: string; name: string; kind: string }
+export interface Chain { slug: string; name: string; chain_id: number | null; family: string }
+export interface Pair { slug: string; base: string; quote: string }
+export interface Protocol {
+  slug: string; name: string; website: string; description: string; feeds: number;
+}
+export interface ProtocolHealth {
+  protocol: string;
+  score: number | null;
+  statuses: Record<string, number>;
+  latency_seconds: Record<string, number | null>;
+  sources: Array<Record<string, unknown>>;
+}
+export interface Feed {
+  key: string; protocol: string; pair: string; chain: string | null; source_kind: string;
+  address: string; feed_id: string; decimals: number; heartbeat_seconds: number;
+  deviation_threshold_bps: DecimalString; enabled: boolean;
+}
+export interface FeedState {
+  feed: string; protocol: string; price: DecimalString | null; source_ts: Timestamp | null;
+  status: FeedStatus; reason: string; age_seconds: number | null; heartbeat_seconds: number;
+  deviation_bps: DecimalString | null; outlier: boolean; verified: boolean | null;
+  verified_share: DecimalString | null; converted_from: string | null;
+}
+export interface Consensus {
+  price: DecimalString | null; reason: string; votes: number; spread_bps: DecimalString | null;
+}
+export interface PairLatest {
+  pair: string; computed_at: Timestamp; status: FeedStatus; consensus: Consensus;
+  feeds: FeedState[];
+}
+export interface FeedLatest {
+  feed: string; pair: string; computed_at: Timestamp; consensus: DecimalString | null;
+  state: FeedState; observation: Record<string, unknown> | null;
+}
+export interface Bar {
+  start: Timestamp; seconds: number; open: DecimalString; high: DecimalString;
+  low: DecimalString; close: DecimalString; count: number;
+}
+export interface History {
+  subject: string; from: Timestamp; to: Timestamp; interval: Interval | null; bars: Bar[];
+}
+export interface Deviation {
+  pair: string; computed_at: Timestamp; consensus: DecimalString | null;
+  spread_bps: DecimalString | null; max_abs_deviation_bps: DecimalString | null;
+  feeds: Array<{
+    feed: string; protocol: string; price: DecimalString | null; status: FeedStatus;
+    deviation_bps: DecimalString | null; outlier: boolean;
+  }>;
+}
+export interface Health {
+  feed: string; protocol: string; status: FeedStatus; score: number | null; uptime: number;
+  error_rate: number; deviation_bps: DecimalString | null; verified_share: DecimalString | null;
+  explanation: string;
+}
+export interface PairHealth { pair: string; feeds: Health[] }
+export interface QuarantinedRead {
+  id: number; raw_value: string; reason: string; detail: string; source_ts: Timestamp | null;
+  created_at: Timestamp;
+}
+export interface ApiKey {
+  id: number; name: string; prefix: string; scope: Scope; active: boolean;
+  created_at: Timestamp; created_by: string | null; expires_at: Timestamp | null;
+  revoked_at: Timestamp | null; replaces: number | null; last_used_at: Timestamp | null;
+  last_used_ip: string | null;
+}
+/** A new key: `key` is the key itself, shown this once. */
+export interface NewApiKey extends ApiKey { key: string }
+export interface UsageDay {
+  day: string; key: string; key_name: string; calls: number; response_bytes: number;
+}
+export interface Usage {
+  tier: string; limits: Record<string, number>; from: string; to: string;
+  total_calls: number; days: UsageDay[];
+}
+
+// --- errors and retries -----------------------------------------------------------------------
+
+/** A non-2xx answer, with the API's error body. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+  /** `Retry-After` in seconds, when sent (429, 503). */
+  readonly retryAfter: number | null;
+  readonly headers: Headers;
+
+  constructor(status: number, code: string, message: string,
+              details: Record<string, unknown> = {}, retryAfter: number | null = null,
+              headers: Headers = new Headers()) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.retryAfter = retryAfter;
+    this.headers = headers;
+  }
+
+  static async fromResponse(response: Response): Promise<ApiError> {
+    let code = `http_${response.status}`;
+    let message = response.statusText || code;
+    let details: Record<string, unknown> = {};
+    const text = await response.text().catch(() => "");
+    try {
+      const body = JSON.parse(text);
+      if (body && typeof body.error === "object" && body.error) {
+        code = String(body.error.code ?? code);
+        message = String(body.error.message ?? message);
+        details = body.error.details ?? {};
+      }
+    } catch {
+      if (text) message = text.slice(0, 200);
+    }
+    return new ApiError(response.status, code, message, details, retryAfter(response.headers),
+                        response.headers);
+  }
+}
+
+/** `Retry-After` in seconds (delta-seconds or an HTTP date), or null. */
+export function retryAfter(headers: Headers): number | null {
+  const raw = headers.get("Retry-After")?.trim();
+  if (!raw) return null;
+  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  const when = Date.parse(raw);
+  return Number.isNaN(when) ? null : Math.max(0, (when - Date.now()) / 1000);
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 3). */
+  maxRetries?: number;
+  /** Wait when no `Retry-After` is sent: backoffMs * 2^attempt (default 500). */
+  backoffMs?: number;
+  /** A `Retry-After` longer than this is not waited for: the ApiError is thrown (default 60 s). */
+  maxWaitMs?: number;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+// --- the client ---------------------------------------------------------------------------
+
+export interface ClientOptions {
+  /** `https://oracles.example.com` (with or without `/api/v1`). */
+  baseUrl: string;
+  /** `op_live_…`, sent as `Authorization: Bearer`. */
+  apiKey: string;
+  fetch?: typeof fetch;
+  retry?: RetryOptions;
+  /** Used between retries; injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Per request (default 10 000 ms). */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+type Query = Record<string, string | number | Date | null | undefined>;
+type When = Date | string;
+
+export interface SpanOptions { from?: When; to?: When; interval?: Interval }
+export interface PageOptions { limit?: number }
+
+/** Every item of a list operation, page after page, fetched lazily. */
+export class Paginator<T> implements AsyncIterable<T> {
+  constructor(private readonly fetchPage: (query: URLSearchParams) => Promise<Page<T>>,
+              private readonly query: URLSearchParams) {}
+
+  async *pages(): AsyncGenerator<T[], void, undefined> {
+    let query: URLSearchParams | null = this.query;
+    while (query) {
+      const page: Page<T> = await this.fetchPage(query);
+      yield page.results;
+      // Only the query of `next` is used: the next page is asked of the configured base URL,
+      // so the key never goes to another host a `next` link might name.
+      query = page.next ? new URL(page.next, "http://next.invalid").searchParams : null;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for await (const page of this.pages()) yield* page;
+  }
+
+  async toArray(): Promise<T[]> {
+    const items: T[] = [];
+    for await (const item of this) items.push(item);
+    return items;
+  }
+}
+
+function toQuery(values: Query): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || value === null) continue;
+    query.set(name, value instanceof Date ? value.toISOString() : String(value));
+  }
+  return query;
+}
+
+function seg(value: string | number): string {
+  return encodeURIComponent(String(value));
+}
+
+function day(value: When | undefined): string | undefined {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : value;
+}
+
+export class Client {
+  readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly retry: Required<RetryOptions>;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly timeoutMs: number;
+  private readonly extraHeaders: Record<string, string>;
+
+  constructor(options: ClientOptions) {
+    const base = options.baseUrl.replace(/\/+$/, "");
+    this.baseUrl = base.endsWith(API_PREFIX) ? base : base + API_PREFIX;
+    this.apiKey = options.apiKey;
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.retry = { maxRetries: 3, backoffMs: 500, maxWaitMs: 60_000, ...options.retry };
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.extraHeaders = options.headers ?? {};
+  }
+
+  /** One call with retries: the parsed JSON body, or an ApiError. */
+  async request<T>(method: string, path: string,
+                   options: { query?: URLSearchParams; body?: unknown } = {}): Promise<T> {
+    const url = new URL(`${this.baseUrl}/${path.replace(/^\/+/, "")}`);
+    options.query?.forEach((value, name) => url.searchParams.set(name, value));
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.apiKey}`, Accept: "application/json", ...this.extraHeaders,
+    };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.fetchImpl(url, {
+        method, headers, signal: AbortSignal.timeout(this.timeoutMs),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      if (response.ok) {
+        const text = await response.text();
+        return (text ? JSON.parse(text) : null) as T;
+      }
+      const wait = this.retryDelay(method, response, attempt);
+      if (wait === null) throw await ApiError.fromResponse(response);
+      await response.body?.cancel().catch(() => undefined);
+      await this.sleep(wait);
+    }
+  }
+
+  private retryDelay(method: string, response: Response, attempt: number): number | null {
+    if (attempt >= this.retry.maxRetries) return null;
+    if (response.status !== 429 && response.status !== 503) return null;
+    if (response.status === 503 && !IDEMPOTENT.has(method.toUpperCase())) return null;
+    const seconds = retryAfter(response.headers);
+    const wait = seconds === null ? this.retry.backoffMs * 2 ** attempt : seconds * 1000;
+    return wait <= this.retry.maxWaitMs ? wait : null;
+  }
+
+  paginate<T>(path: string, query: Query = {}): Paginator<T> {
+    return new Paginator<T>((q) => this.request<Page<T>>("GET", path, { query: q }),
+                            toQuery(query));
+  }
+
+  private get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("GET", path, { query: query && toQuery(query) });
+  }
+
+  // reference data
+  assets(options: PageOptions = {}): Paginator<Asset> {
+    return this.paginate("assets", { limit: options.limit });
+  }
+  chains(options: PageOptions = {}): Paginator<Chain> {
+    return this.paginate("chains", { limit: options.limit });
+  }
+  protocols(options: PageOptions = {}): Paginator<Protocol> {
+    return this.paginate("protocols", { limit: options.limit });
+  }
+  protocol(slug: string): Promise<Protocol> {
+    return this.get(`protocols/${seg(slug)}`);
+  }
+  protocolHealth(slug: string): Promise<ProtocolHealth> {
+    return this.get(`protocols/${seg(slug)}/health`);
+  }
+
+  // pairs
+  pairs(options: { base?: string; quote?: string } & PageOptions = {}): Paginator<Pair> {
+    return this.paginate("pairs", { base: options.base, quote: options.quote,
+                                    limit: options.limit });
+  }
+  pair(slug: string): Promise<Pair> {
+    return this.get(`pairs/${seg(slug)}`);
+  }
+  pairLatest(slug: string): Promise<PairLatest> {
+    return this.get(`pairs/${seg(slug)}/latest`);
+  }
+  pairHistory(slug: string, span: SpanOptions = {}): Promise<History> {
+    return this.get(`pairs/${seg(slug)}/history`, { ...span });
+  }
+  pairDeviation(slug: string): Promise<Deviation> {
+    return this.get(`pairs/${seg(slug)}/deviation`);
+  }
+  pairHealth(slug: string): Promise<PairHealth> {
+    return this.get(`pairs/${seg(slug)}/health`);
+  }
+
+  // feeds
+  feeds(options: { protocol?: string; pair?: string; chain?: string; status?: FeedStatus }
+        & PageOptions = {}): Paginator<Feed> {
+    return this.paginate("feeds", { ...options });
+  }
+  feed(key: string): Promise<Feed> {
+    return this.get(`feeds/${seg(key)}`);
+  }
+  feedLatest(key: string): Promise<FeedLatest> {
+    return this.get(`feeds/${seg(key)}/latest`);
+  }
+  feedHistory(key: string, span: SpanOptions = {}): Promise<History> {
+    return this.get(`feeds/${seg(key)}/history`, { ...span });
+  }
+  feedHealth(key: string): Promise<Health> {
+    return this.get(`feeds/${seg(key)}/health`);
+  }
+  feedQuarantine(key: string, options: PageOptions = {}): Paginator<QuarantinedRead> {
+    return this.paginate(`feeds/${seg(key)}/quarantine`, { limit: options.limit });
+  }
+
+  // keys and usage
+  keys(options: PageOptions = {}): Paginator<ApiKey> {
+    return this.paginate("keys", { limit: options.limit });
+  }
+  key(id: number): Promise<ApiKey> {
+    return this.get(`keys/${seg(id)}`);
+  }
+  createKey(options: { name: string; scope?: Scope; expiresAt?: When | null }
+            ): Promise<NewApiKey> {
+    const body: Record<string, unknown> = { name: options.name, scope: options.scope ?? "read" };
+    if (options.expiresAt != null) {
+      body.expires_at = options.expiresAt instanceof Date
+        ? options.expiresAt.toISOString() : options.expiresAt;
+    }
+    return this.request("POST", "keys", { body });
+  }
+  revokeKey(id: number): Promise<ApiKey> {
+    return this.request("DELETE", `keys/${seg(id)}`);
+  }
+  rotateKey(id: number): Promise<NewApiKey> {
+    return this.request("POST", `keys/${seg(id)}/rotate`);
+  }
+  usage(span: { from?: When; to?: When } = {}): Promise<Usage> {
+    return this.get("usage", { from: day(span.from), to: day(span.to) });
+  }
+}
+
+// --- WebSocket ------------------------------------------------------------------------------
+
+export type PriceMessage =
+  | { type: "snapshot" | "update" | "price"; pair?: string; feed?: string;
+      state?: unknown; [field: string]: unknown }
+  | { type: "heartbeat"; time?: Timestamp }
+  | { type: "unsubscribed"; pairs: string[]; feeds: string[] }
+  | { type: "error"; code: string; message: string; details?: Record<string, unknown> };
+
+export interface Subscription { pairs?: string[]; feeds?: string[] }
+
+export interface ConnectOptions extends Subscription {
+  /** Every message from the server, parsed (snapshots, updates, heartbeats, errors). */
+  onMessage: (message: PriceMessage) => void;
+  onError?: (error: unknown) => void;
+  onClose?: (code: number, reason: string) => void;
+  /** A WebSocket constructor to use instead of `ws` (Node) / `globalThis.WebSocket`. */
+  WebSocket?: unknown;
+  /** Send the key as `?api_key=` even where headers could be set (default: Node uses the
+   *  Authorization header, browsers the query parameter, as they cannot set headers). */
+  keyInQuery?: boolean;
+}
+
+export interface PriceStream {
+  subscribe(subscription: Subscription): void;
+  unsubscribe(subscription: Subscription): void;
+  close(code?: number, reason?: string): void;
+  /** Resolves with the close code once the connection is closed. */
+  readonly closed: Promise<number>;
+}
+
+/** Raised when the connection cannot be opened; `status` is the HTTP answer when known. */
+export class WebSocketError extends Error {
+  readonly status: number | null;
+  constructor(message: string, status: number | null = null) {
+    super(message);
+    this.name = "WebSocketError";
+    this.status = status;
+  }
+}
+
+interface SocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  on?: (event: string, listener: (...args: any[]) => void) => void;
+}
+type SocketConstructor = new (url: string, protocols?: unknown, options?: unknown) => SocketLike;
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } })
+  .process?.versions?.node === "string";
+
+async function socketConstructor(): Promise<{ ctor: SocketConstructor; node: boolean }> {
+  if (isNode) {
+    try {
+      const specifier = "ws"; // a variable, so browser bundlers leave it alone
+      const mod = await import(specifier);
+      return { ctor: (mod.WebSocket ?? mod.default) as SocketConstructor, node: true };
+    } catch (error) {
+      if (!("WebSocket" in globalThis)) {
+        throw new WebSocketError(`connectPrices needs the "ws" package on Node: npm install ws `
+                                 + `(${String(error)})`);
+      }
+    }
+  }
+  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (!global) throw new WebSocketError("No WebSocket implementation is available");
+  return { ctor: global as SocketConstructor, node: false };
+}
+
+/** `https://host`, `wss://host` or a full `…/ws/v1/prices` URL → the WebSocket URL. */
+export function priceStreamUrl(url: string): URL {
+  const target = new URL(url);
+  if (target.protocol === "http:") target.protocol = "ws:";
+  if (target.protocol === "https:") target.protocol = "wss:";
+  if (!target.pathname.endsWith(WS_PATH)) {
+    target.pathname = target.pathname.replace(/\/+$/, "").replace(/\/api\/v1$/, "") + WS_PATH;
+  }
+  return target;
+}
+
+/**
+ * Open the price stream, subscribe to `pairs` / `feeds`, and hand every message to `onMessage`.
+ * Resolves once the connection is open; rejects with WebSocketError if it cannot be opened.
+ */
+export async function connectPrices(url: string, key: string,
+                                    options: ConnectOptions): Promise<PriceStream> {
+  const found = options.WebSocket
+    ? { ctor: options.WebSocket as SocketConstructor, node: false }
+    : await socketConstructor();
+  const target = priceStreamUrl(url);
+  const headerKey = found.node && !options.keyInQuery;
+  if (!headerKey) target.searchParams.set("api_key", key);
+  const socket = headerKey
+    ? new found.ctor(target.toString(), undefined, { headers: { Authorization: `Bearer ${key}` } })
+    : new found.ctor(target.toString());
+
+  const send = (action: "subscribe" | "unsubscribe", subscription: Subscription) => {
+    socket.send(JSON.stringify({ action, pairs: subscription.pairs ?? [],
+                                 feeds: subscription.feeds ?? [] }));
+  };
+  let resolveClosed!: (code: number) => void;
+  const closed = new Promise<number>((resolve) => { resolveClosed = resolve; });
+  const stream: PriceStream = {
+    subscribe: (subscription) => send("subscribe", subscription),
+    unsubscribe: (subscription) => send("unsubscribe", subscription),
+    close: (code = 1000, reason = "") => socket.close(code, reason),
+    closed,
+  };
+
+  return new Promise<PriceStream>((resolve, reject) => {
+    let open = false;
+    let status: number | null = null;
+    // ws (Node) tells the HTTP status of a refused upgrade, e.g. 404 or 401.
+    socket.on?.("unexpected-response", (_request: unknown, response: { statusCode?: number }) => {
+      status = response.statusCode ?? null;
+      reject(new WebSocketError(`The server answered ${status} instead of switching to `
+                                + "WebSocket", status));
+      socket.close();
+    });
+    socket.onopen = () => {
+      open = true;
+      if (options.pairs?.length || options.feeds?.length) {
+        send("subscribe", { pairs: options.pairs, feeds: options.feeds });
+      }
+      resolve(stream);
+    };
+    socket.onmessage = (event) => {
+      const data = typeof event.data === "string" ? event.data
+        : new TextDecoder().decode(event.data as ArrayBuffer);
+      let message: PriceMessage;
+      try {
+        message = JSON.parse(data) as PriceMessage;
+      } catch (error) {
+        options.onError?.(error);
+        return;
+      }
+      options.onMessage(message);
+    };
+    socket.onerror = (event) => {
+      const error = (event as { error?: unknown }).error ?? event;
+      if (!open) {
+        reject(error instanceof Error && !(error instanceof WebSocketError)
+          ? new WebSocketError(error.message, status) : error);
+      } else {
+        options.onError?.(error);
+      }
+    };
+    socket.onclose = (event) => {
+      if (!open) reject(new WebSocketError(`Closed before opening (${event.code})`, status));
+      options.onClose?.(event.code, event.reason);
+      resolveClosed(event.code);
+    };
+  });
+}

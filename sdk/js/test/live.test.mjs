@@ -1,0 +1,82 @@
+// Against a live server: OP_BASE_URL (e.g. http://127.0.0.1:8000), OP_API_KEY (a read_write
+// key) and OP_PAIR (a pair with prices). tests/api/test_sdks.py starts the server and sets them.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { ApiError, Client, connectPrices } from "../dist/index.js";
+
+const { OP_BASE_URL: baseUrl, OP_API_KEY: apiKey, OP_PAIR: slug = "ETH-USD" } = process.env;
+const skip = !baseUrl || !apiKey ? "OP_BASE_URL and OP_API_KEY are not set" : false;
+const client = () => new Client({ baseUrl, apiKey, timeoutMs: 5000 });
+
+test("pairs: every page with limit=1", { skip }, async () => {
+  const pages = [];
+  for await (const page of client().pairs({ limit: 1 }).pages()) pages.push(page);
+  assert.ok(pages.length >= 2, `expected several pages, got ${pages.length}`);
+  assert.ok(pages.every((page) => page.length <= 1));
+  const slugs = pages.flat().map((pair) => pair.slug);
+  assert.ok(slugs.includes(slug));
+  assert.equal(new Set(slugs).size, slugs.length);
+});
+
+test("latest, history, feeds: prices stay strings", { skip }, async () => {
+  const api = client();
+  const latest = await api.pairLatest(slug);
+  assert.equal(latest.pair, slug);
+  assert.equal(typeof latest.consensus.price, "string");
+  assert.match(latest.consensus.price, /^\d+\.\d+$/);
+  const history = await api.pairHistory(slug, { from: new Date(Date.now() - 3600_000),
+                                                to: new Date(), interval: "5m" });
+  assert.equal(history.subject, slug);
+  assert.equal(history.interval, "5m");
+  assert.ok(history.bars.every((bar) => typeof bar.close === "string"));
+  const feeds = await api.feeds({ pair: slug }).toArray();
+  assert.ok(feeds.length >= 1);
+  assert.equal((await api.feedLatest(feeds[0].key)).pair, slug);
+});
+
+test("an unknown pair is an ApiError not_found", { skip }, async () => {
+  const error = await client().pairLatest("NOPE-USD").catch((e) => e);
+  assert.ok(error instanceof ApiError, String(error));
+  assert.equal(error.status, 404);
+  assert.equal(error.code, "not_found");
+});
+
+test("keys: create, rotate, revoke; usage", { skip }, async () => {
+  const api = client();
+  const created = await api.createKey({ name: "js-sdk", scope: "read" });
+  assert.match(created.key, /^op_live_/);
+  const fresh = new Client({ baseUrl, apiKey: created.key });
+  assert.equal((await fresh.pair(slug)).slug, slug);
+  const rotated = await api.rotateKey(created.id);
+  assert.equal(rotated.replaces, created.id);
+  assert.notEqual(rotated.key, created.key);
+  const revoked = await api.revokeKey(rotated.id);
+  assert.equal(revoked.active, false);
+  await api.revokeKey(created.id);
+  const usage = await api.usage({ from: new Date(Date.now() - 86400_000), to: new Date() });
+  // calls reach the database once a minute: only the shape is certain here
+  assert.equal(typeof usage.total_calls, "number");
+  assert.equal(typeof usage.limits.requests_per_minute, "number");
+});
+
+test("the price WebSocket, when the server has it", { skip }, async (t) => {
+  let stream;
+  const first = new Promise((resolve) => {
+    connectPrices(baseUrl, apiKey, { pairs: [slug], onMessage: resolve })
+      .then((opened) => { stream = opened; }, resolve);
+  });
+  let timer;
+  const message = await Promise.race([first, new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ timeout: true }), 3000);
+  })]);
+  clearTimeout(timer);
+  if (message instanceof Error && (message.status === 404 || message.status === 400)) {
+    t.skip(`the server has no WebSocket endpoint here (HTTP ${message.status})`);
+    return;
+  }
+  stream?.close();
+  assert.ok(!(message instanceof Error), String(message));
+  assert.ok(!message.timeout, "no message within 3 s");
+  assert.equal(message.type, "snapshot");
+});

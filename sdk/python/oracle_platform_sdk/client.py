@@ -1,0 +1,359 @@
+"""`Client` (sync) and `AsyncClient` (async): one method per operation of /api/v1/.
+
+List operations return a paginator that walks every page through the `next` links; iterate it
+(`for pair in client.pairs()` / `async for pair in client.pairs()`), or use `.pages()` for one
+list per page and `.to_list()` for everything at once. `limit` sets the page size.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar, cast
+
+import httpx
+
+from . import types as t
+from ._core import ApiError, RetryPolicy, base_url, decode, headers, next_params, params, segment
+
+T = TypeVar("T")
+When = datetime | str | None
+Day = date | str | None
+
+# Every operationId of the OpenAPI schema → the method (of Client and of AsyncClient) that
+# calls it. tests/api/test_sdks.py fails when the schema has an operation missing here.
+OPERATIONS: dict[str, str] = {
+    "assets_list": "assets",
+    "chains_list": "chains",
+    "pairs_list": "pairs",
+    "pairs_retrieve": "pair",
+    "pairs_latest_retrieve": "pair_latest",
+    "pairs_history_retrieve": "pair_history",
+    "pairs_deviation_retrieve": "pair_deviation",
+    "pairs_health_retrieve": "pair_health",
+    "feeds_list": "feeds",
+    "feeds_retrieve": "feed",
+    "feeds_latest_retrieve": "feed_latest",
+    "feeds_history_retrieve": "feed_history",
+    "feeds_health_retrieve": "feed_health",
+    "feeds_quarantine_list": "feed_quarantine",
+    "protocols_list": "protocols",
+    "protocols_retrieve": "protocol",
+    "protocols_health_retrieve": "protocol_health",
+    "keys_list": "keys",
+    "keys_create": "create_key",
+    "keys_retrieve": "key",
+    "keys_destroy": "revoke_key",
+    "keys_rotate_create": "rotate_key",
+    "usage_retrieve": "usage",
+}
+
+
+def _span(start: When, end: When, interval: str | None) -> dict[str, str]:
+    return params(**{"from": start, "to": end, "interval": interval})
+
+
+def _create(name: str, scope: str, expires_at: When) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "scope": scope}
+    if expires_at is not None:
+        body["expires_at"] = params(expires_at=expires_at)["expires_at"]
+    return body
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+class Paginator(Generic[T]):
+    """Every item of a list operation, page after page, fetched lazily."""
+
+    def __init__(self, fetch: Callable[[dict[str, str]], Any], query: dict[str, str]) -> None:
+        self._fetch, self._query = fetch, query
+
+    def pages(self) -> Iterator[list[T]]:
+        query: dict[str, str] | None = self._query
+        while query is not None:
+            page = self._fetch(query)
+            yield cast(list[T], page["results"])
+            query = next_params(page)
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            yield from page
+
+    def to_list(self) -> list[T]:
+        return list(self)
+
+
+class AsyncPaginator(Generic[T]):
+    """Every item of a list operation, page after page, fetched lazily (`async for`)."""
+
+    def __init__(self, fetch: Callable[[dict[str, str]], Awaitable[Any]],
+                 query: dict[str, str]) -> None:
+        self._fetch, self._query = fetch, query
+
+    async def pages(self) -> AsyncIterator[list[T]]:
+        query: dict[str, str] | None = self._query
+        while query is not None:
+            page = await self._fetch(query)
+            yield cast(list[T], page["results"])
+            query = next_params(page)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page:
+                yield item
+
+    async def to_list(self) -> list[T]:
+        return [item async for item in self]
+
+
+# --- the sync client --------------------------------------------------------------------------
+
+class Client:
+    """`Client("https://oracles.example.com", "op_live_…")`; use as a context manager or call
+    `close()`. `sleep` (used between retries) and `transport` are injectable for tests."""
+
+    def __init__(self, base: str, api_key: str, *, timeout: float = 10.0,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None,
+                 extra_headers: dict[str, str] | None = None) -> None:
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.Client(base_url=base_url(base), headers=headers(api_key, extra_headers),
+                                  timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, *, query: dict[str, str] | None = None,
+                body: Any = None) -> Any:
+        """One call with retries; the decoded JSON body, or ApiError."""
+        attempt = 0
+        while True:
+            response = self._http.request(method, path.lstrip("/"), params=query, json=body)
+            if response.is_success:
+                return decode(response)
+            wait = self.retry.delay(method, response, attempt)
+            if wait is None:
+                raise ApiError.from_response(response)
+            self._sleep(wait)
+            attempt += 1
+
+    def paginate(self, path: str, query: dict[str, str] | None = None) -> Paginator[Any]:
+        return Paginator(lambda q: self.request("GET", path, query=q), query or {})
+
+    # reference data
+    def assets(self, *, limit: int | None = None) -> Paginator[t.Asset]:
+        return self.paginate("assets", params(limit=limit))
+
+    def chains(self, *, limit: int | None = None) -> Paginator[t.Chain]:
+        return self.paginate("chains", params(limit=limit))
+
+    def protocols(self, *, limit: int | None = None) -> Paginator[t.Protocol]:
+        return self.paginate("protocols", params(limit=limit))
+
+    def protocol(self, slug: str) -> t.Protocol:
+        return self.request("GET", f"protocols/{segment(slug)}")
+
+    def protocol_health(self, slug: str) -> t.ProtocolHealth:
+        return self.request("GET", f"protocols/{segment(slug)}/health")
+
+    # pairs
+    def pairs(self, *, base: str | None = None, quote: str | None = None,
+              limit: int | None = None) -> Paginator[t.Pair]:
+        return self.paginate("pairs", params(base=base, quote=quote, limit=limit))
+
+    def pair(self, slug: str) -> t.Pair:
+        return self.request("GET", f"pairs/{segment(slug)}")
+
+    def pair_latest(self, slug: str) -> t.PairLatest:
+        return self.request("GET", f"pairs/{segment(slug)}/latest")
+
+    def pair_history(self, slug: str, *, start: When = None, end: When = None,
+                     interval: str | None = None) -> t.History:
+        return self.request("GET", f"pairs/{segment(slug)}/history",
+                            query=_span(start, end, interval))
+
+    def pair_deviation(self, slug: str) -> t.Deviation:
+        return self.request("GET", f"pairs/{segment(slug)}/deviation")
+
+    def pair_health(self, slug: str) -> t.PairHealth:
+        return self.request("GET", f"pairs/{segment(slug)}/health")
+
+    # feeds
+    def feeds(self, *, protocol: str | None = None, pair: str | None = None,
+              chain: str | None = None, status: str | None = None,
+              limit: int | None = None) -> Paginator[t.Feed]:
+        return self.paginate("feeds", params(protocol=protocol, pair=pair, chain=chain,
+                                             status=status, limit=limit))
+
+    def feed(self, key: str) -> t.Feed:
+        return self.request("GET", f"feeds/{segment(key)}")
+
+    def feed_latest(self, key: str) -> t.FeedLatest:
+        return self.request("GET", f"feeds/{segment(key)}/latest")
+
+    def feed_history(self, key: str, *, start: When = None, end: When = None,
+                     interval: str | None = None) -> t.History:
+        return self.request("GET", f"feeds/{segment(key)}/history",
+                            query=_span(start, end, interval))
+
+    def feed_health(self, key: str) -> t.Health:
+        return self.request("GET", f"feeds/{segment(key)}/health")
+
+    def feed_quarantine(self, key: str, *, limit: int | None = None,
+                        ) -> Paginator[t.QuarantinedRead]:
+        return self.paginate(f"feeds/{segment(key)}/quarantine", params(limit=limit))
+
+    # keys and usage
+    def keys(self, *, limit: int | None = None) -> Paginator[t.ApiKey]:
+        return self.paginate("keys", params(limit=limit))
+
+    def key(self, key_id: int) -> t.ApiKey:
+        return self.request("GET", f"keys/{int(key_id)}")
+
+    def create_key(self, name: str, *, scope: t.Scope = "read",
+                   expires_at: When = None) -> t.NewApiKey:
+        return self.request("POST", "keys", body=_create(name, scope, expires_at))
+
+    def revoke_key(self, key_id: int) -> t.ApiKey:
+        return self.request("DELETE", f"keys/{int(key_id)}")
+
+    def rotate_key(self, key_id: int) -> t.NewApiKey:
+        return self.request("POST", f"keys/{int(key_id)}/rotate")
+
+    def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
+        return self.request("GET", "usage", query=params(**{"from": start, "to": end}))
+
+
+# --- the async client -------------------------------------------------------------------------
+
+class AsyncClient:
+    """The async twin of Client: same methods, awaited (list methods return an
+    AsyncPaginator for `async for`). `async with AsyncClient(...) as client:` or `aclose()`."""
+
+    def __init__(self, base: str, api_key: str, *, timeout: float = 10.0,
+                 retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 extra_headers: dict[str, str] | None = None) -> None:
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(base_url=base_url(base),
+                                       headers=headers(api_key, extra_headers),
+                                       timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def request(self, method: str, path: str, *, query: dict[str, str] | None = None,
+                      body: Any = None) -> Any:
+        attempt = 0
+        while True:
+            response = await self._http.request(method, path.lstrip("/"), params=query,
+                                                json=body)
+            if response.is_success:
+                return decode(response)
+            wait = self.retry.delay(method, response, attempt)
+            if wait is None:
+                raise ApiError.from_response(response)
+            await self._sleep(wait)
+            attempt += 1
+
+    def paginate(self, path: str, query: dict[str, str] | None = None) -> AsyncPaginator[Any]:
+        return AsyncPaginator(lambda q: self.request("GET", path, query=q), query or {})
+
+    # reference data
+    def assets(self, *, limit: int | None = None) -> AsyncPaginator[t.Asset]:
+        return self.paginate("assets", params(limit=limit))
+
+    def chains(self, *, limit: int | None = None) -> AsyncPaginator[t.Chain]:
+        return self.paginate("chains", params(limit=limit))
+
+    def protocols(self, *, limit: int | None = None) -> AsyncPaginator[t.Protocol]:
+        return self.paginate("protocols", params(limit=limit))
+
+    async def protocol(self, slug: str) -> t.Protocol:
+        return await self.request("GET", f"protocols/{segment(slug)}")
+
+    async def protocol_health(self, slug: str) -> t.ProtocolHealth:
+        return await self.request("GET", f"protocols/{segment(slug)}/health")
+
+    # pairs
+    def pairs(self, *, base: str | None = None, quote: str | None = None,
+              limit: int | None = None) -> AsyncPaginator[t.Pair]:
+        return self.paginate("pairs", params(base=base, quote=quote, limit=limit))
+
+    async def pair(self, slug: str) -> t.Pair:
+        return await self.request("GET", f"pairs/{segment(slug)}")
+
+    async def pair_latest(self, slug: str) -> t.PairLatest:
+        return await self.request("GET", f"pairs/{segment(slug)}/latest")
+
+    async def pair_history(self, slug: str, *, start: When = None, end: When = None,
+                           interval: str | None = None) -> t.History:
+        return await self.request("GET", f"pairs/{segment(slug)}/history",
+                                  query=_span(start, end, interval))
+
+    async def pair_deviation(self, slug: str) -> t.Deviation:
+        return await self.request("GET", f"pairs/{segment(slug)}/deviation")
+
+    async def pair_health(self, slug: str) -> t.PairHealth:
+        return await self.request("GET", f"pairs/{segment(slug)}/health")
+
+    # feeds
+    def feeds(self, *, protocol: str | None = None, pair: str | None = None,
+              chain: str | None = None, status: str | None = None,
+              limit: int | None = None) -> AsyncPaginator[t.Feed]:
+        return self.paginate("feeds", params(protocol=protocol, pair=pair, chain=chain,
+                                             status=status, limit=limit))
+
+    async def feed(self, key: str) -> t.Feed:
+        return await self.request("GET", f"feeds/{segment(key)}")
+
+    async def feed_latest(self, key: str) -> t.FeedLatest:
+        return await self.request("GET", f"feeds/{segment(key)}/latest")
+
+    async def feed_history(self, key: str, *, start: When = None, end: When = None,
+                           interval: str | None = None) -> t.History:
+        return await self.request("GET", f"feeds/{segment(key)}/history",
+                                  query=_span(start, end, interval))
+
+    async def feed_health(self, key: str) -> t.Health:
+        return await self.request("GET", f"feeds/{segment(key)}/health")
+
+    def feed_quarantine(self, key: str, *, limit: int | None = None,
+                        ) -> AsyncPaginator[t.QuarantinedRead]:
+        return self.paginate(f"feeds/{segment(key)}/quarantine", params(limit=limit))
+
+    # keys and usage
+    def keys(self, *, limit: int | None = None) -> AsyncPaginator[t.ApiKey]:
+        return self.paginate("keys", params(limit=limit))
+
+    async def key(self, key_id: int) -> t.ApiKey:
+        return await self.request("GET", f"keys/{int(key_id)}")
+
+    async def create_key(self, name: str, *, scope: t.Scope = "read",
+                         expires_at: When = None) -> t.NewApiKey:
+        return await self.request("POST", "keys", body=_create(name, scope, expires_at))
+
+    async def revoke_key(self, key_id: int) -> t.ApiKey:
+        return await self.request("DELETE", f"keys/{int(key_id)}")
+
+    async def rotate_key(self, key_id: int) -> t.NewApiKey:
+        return await self.request("POST", f"keys/{int(key_id)}/rotate")
+
+    async def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
+        return await self.request("GET", "usage", query=params(**{"from": start, "to": end}))

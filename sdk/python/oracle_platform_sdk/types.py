@@ -1,0 +1,193 @@
+"""Response shapes of /api/v1/, as TypedDicts. Times are ISO-8601 UTC strings, as sent.
+
+Price fields — `price`, `open`, `high`, `low`, `close`, `consensus.price` and a bare `consensus`
+price — are `decimal.Decimal` (exact; the API sends them as strings). Basis points, shares and
+raw on-chain answers stay strings, exactly as the API sends them.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal, TypedDict
+
+FeedStatusName = Literal["fresh", "late", "stale", "down", "unknown"]
+Scope = Literal["read", "read_write"]
+Interval = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
+
+
+class Asset(TypedDict):
+    symbol: str
+    name: str
+    kind: str
+
+
+class Chain(TypedDict):
+    slug: str
+    name: str
+    chain_id: int | None
+    family: str
+
+
+class Pair(TypedDict):
+    slug: str
+    base: str
+    quote: str
+
+
+class Protocol(TypedDict):
+    slug: str
+    name: str
+    website: str
+    description: str
+    feeds: int
+
+
+class ProtocolHealth(TypedDict):
+    protocol: str
+    score: int | None
+    statuses: dict[str, int]
+    latency_seconds: dict[str, Any]
+    sources: list[dict[str, Any]]
+
+
+class Feed(TypedDict):
+    key: str
+    protocol: str
+    pair: str
+    chain: str | None
+    source_kind: str
+    address: str
+    feed_id: str
+    decimals: int
+    heartbeat_seconds: int
+    deviation_threshold_bps: str
+    enabled: bool
+
+
+class FeedState(TypedDict):
+    feed: str
+    protocol: str
+    price: Decimal | None
+    source_ts: str | None
+    status: FeedStatusName
+    reason: str
+    age_seconds: float | None
+    heartbeat_seconds: int
+    deviation_bps: str | None
+    outlier: bool
+    verified: bool | None
+    verified_share: str | None
+    converted_from: str | None
+
+
+class Consensus(TypedDict):
+    price: Decimal | None
+    reason: str
+    votes: int
+    spread_bps: str | None
+
+
+class PairLatest(TypedDict):
+    pair: str
+    computed_at: str
+    status: FeedStatusName
+    consensus: Consensus
+    feeds: list[FeedState]
+
+
+class FeedLatest(TypedDict):
+    feed: str
+    pair: str
+    computed_at: str
+    consensus: Decimal | None
+    state: FeedState
+    observation: dict[str, Any] | None
+
+
+class Bar(TypedDict):
+    start: str
+    seconds: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    count: int
+
+
+# `from` is a keyword, hence the functional syntax.
+History = TypedDict("History", {"subject": str, "from": str, "to": str,
+                                "interval": str | None, "bars": list[Bar]})
+
+
+class DeviationRow(TypedDict):
+    feed: str
+    protocol: str
+    price: Decimal | None
+    status: FeedStatusName
+    deviation_bps: str | None
+    outlier: bool
+
+
+class Deviation(TypedDict):
+    pair: str
+    computed_at: str
+    consensus: Decimal | None
+    spread_bps: str | None
+    max_abs_deviation_bps: str | None
+    feeds: list[DeviationRow]
+
+
+class Health(TypedDict):
+    feed: str
+    protocol: str
+    status: FeedStatusName
+    score: int | None
+    uptime: float
+    error_rate: float
+    deviation_bps: str | None
+    verified_share: str | None
+    explanation: str
+
+
+class PairHealth(TypedDict):
+    pair: str
+    feeds: list[Health]
+
+
+class QuarantinedRead(TypedDict):
+    id: int
+    raw_value: str
+    reason: str
+    detail: str
+    source_ts: str | None
+    created_at: str
+
+
+class ApiKey(TypedDict):
+    id: int
+    name: str
+    prefix: str
+    scope: Scope
+    active: bool
+    created_at: str
+    created_by: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    replaces: int | None
+    last_used_at: str | None
+    last_used_ip: str | None
+
+
+class NewApiKey(ApiKey):
+    key: str  # the key itself: shown this once, never again
+
+
+class UsageDay(TypedDict):
+    day: str
+    key: str
+    key_name: str
+    calls: int
+    response_bytes: int
+
+
+Usage = TypedDict("Usage", {"tier": str, "limits": dict[str, int], "from": str, "to": str,
+                            "total_calls": int, "days": list[UsageDay]})
