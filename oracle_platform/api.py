@@ -82,17 +82,22 @@ class CursorPagination(pagination.CursorPagination):
     def max_page_size(self) -> int:
         return settings.OP_API_MAX_PAGE_SIZE
 
-    def get_paginated_response(self, data: list) -> Response:
-        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(),
-                         "results": data})
+    def get_page_size(self, request: Any) -> int:
+        """DRF ignores a bad `limit`; a client that sent one wants to know."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"limit": f"An integer from 1 to {self.max_page_size}."})
+        return int(raw)
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
-        return {"type": "object", "required": ["results"], "properties": {
-            "next": {"type": "string", "nullable": True, "format": "uri",
-                     "example": "https://oracles.example.com/api/v1/pairs?cursor=cD0xMjM%3D"},
-            "previous": {"type": "string", "nullable": True, "format": "uri", "example": None},
-            "results": schema,
-        }}
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
 
 
 class NewestFirst(CursorPagination):
@@ -120,7 +125,7 @@ ERRORS = {
 
 def documented(description: str, example: Any, *, response: Any = None, request: Any = None,
                parameters: Iterable[OpenApiParameter] = (), status: int = 200,
-               errors: Iterable[int] = (401, 404, 429), request_example: Any = None,
+               errors: Iterable[int] = (400, 401, 404, 429), request_example: Any = None,
                ) -> Callable:
     """extend_schema with what every operation must have: a description, an example of its
     answer (a test fails without them) and the error responses it may give."""

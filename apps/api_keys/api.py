@@ -58,7 +58,7 @@ class KeyList(generics.ListCreateAPIView):
 
     @documented("Your organization's API keys, newest first (prefixes only; keys are never "
                 "shown again).", EXAMPLE_KEY,
-                response=s.ApiKeySerializer(many=True), errors=(401, 429))
+                response=s.ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -110,7 +110,7 @@ class Usage(APIView):
          "from": "2026-11-20", "to": "2026-11-26", "total_calls": 1520,
          "days": [{"day": "2026-11-26", "key": "op_live_ab12cd34", "key_name": "risk-engine",
                    "calls": 1520, "response_bytes": 2450000}]},
-        response=OpenApiTypes.OBJECT, errors=(400, 401, 429), parameters=[
+        response=OpenApiTypes.OBJECT, parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, description="First day; default: "
                              "29 days before `to`"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last day; default: today")])

@@ -5,7 +5,7 @@ from .models import ApiKey, ApiUsage
 
 class ApiKeySerializer(serializers.ModelSerializer):
     created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
-    replaces = serializers.PrimaryKeyRelatedField(read_only=True)
+    replaces = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     active = serializers.SerializerMethodField()
 
     class Meta:
@@ -24,8 +24,17 @@ class NewApiKeySerializer(ApiKeySerializer):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
 
+class TextField(serializers.CharField):
+    """A JSON string, not a number that could be turned into one."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CreateApiKeySerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = TextField(max_length=100)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 

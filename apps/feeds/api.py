@@ -134,7 +134,7 @@ class AssetList(generics.ListAPIView):
 
     @documented("Every asset the platform prices or quotes in.",
                 {"symbol": "ETH", "name": "Ether", "kind": "crypto"},
-                response=s.AssetSerializer(many=True), errors=(401, 429))
+                response=s.AssetSerializer(many=True))
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -145,7 +145,7 @@ class ChainList(generics.ListAPIView):
 
     @documented("Chains whose oracle contracts are read (off-chain sources have no chain).",
                 {"slug": "ethereum", "name": "Ethereum", "chain_id": 1, "family": "evm"},
-                response=s.ChainSerializer(many=True), errors=(401, 429))
+                response=s.ChainSerializer(many=True))
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -162,7 +162,7 @@ class PairList(generics.ListAPIView):
 
     @documented("Pairs with at least one feed; filter by `base` or `quote` symbol.",
                 {"slug": "ETH-USD", "base": "ETH", "quote": "USD"},
-                response=s.PairSerializer(many=True), errors=(401, 429), parameters=[
+                response=s.PairSerializer(many=True), parameters=[
                     OpenApiParameter("base", str, description="Base asset symbol, e.g. ETH"),
                     OpenApiParameter("quote", str, description="Quote asset symbol, e.g. USD")])
     def get(self, request: Request) -> Response:
@@ -287,7 +287,7 @@ class FeedList(generics.ListAPIView):
          "address": "0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419", "feed_id": "",
          "decimals": 8, "heartbeat_seconds": 3600, "deviation_threshold_bps": "50.00",
          "enabled": True}, response=s.FeedSerializer(many=True),
-        errors=(400, 401, 429), parameters=[
+        parameters=[
             OpenApiParameter("protocol", str, description="Protocol slug, e.g. pyth"),
             OpenApiParameter("pair", str, description="Pair slug, e.g. ETH-USD"),
             OpenApiParameter("chain", str, description="Chain slug, or `offchain`"),

@@ -48,7 +48,7 @@ class ProtocolList(generics.ListAPIView):
         return protocols_with_feed_counts()
 
     @documented("Every oracle protocol the platform reads, with its feed count.", EXAMPLE,
-                response=ProtocolSerializer(many=True), errors=(401, 429))
+                response=ProtocolSerializer(many=True))
     def get(self, request: Request) -> Response:
         return super().get(request)
 
