@@ -3,9 +3,10 @@
 Connect with the key (`?api_key=…`, or `Authorization: Bearer …` / `X-API-Key` where the client
 can set headers), then send `{"action": "subscribe", "pairs": ["ETH-USD"], "feeds": [...]}` or
 `{"action": "unsubscribe", ...}`. Each subscription first gets a `snapshot` (the pair's state as
-`GET /api/v1/pairs/<slug>/latest` gives it, or the feed's row), then an `update` with the new
-state whenever it changes. Each update carries the whole current state — a few hundred bytes —
-so a client that missed one is never left wrong. `heartbeat` frames come every
+`GET /api/v1/pairs/<slug>/latest` gives it, or the feed's row), then a `delta` whenever it
+changes: for a pair its consensus, status and only the feed rows that changed; for a feed its row.
+A row "changes" when anything but its age does (clients age rows from `source_ts`); a
+recomputation that changed nothing sends nothing. `heartbeat` frames come every
 OP_WS_HEARTBEAT_SECONDS; bad messages get an `error` frame and the connection stays open.
 Connections per organization are capped by the plan (counted in Redis across instances).
 """
@@ -38,6 +39,7 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.joined: set[int] = set()  # pair ids whose group this connection is in
+        self.sent: dict[str, dict] = {}  # pair slug / feed key -> what the client was last sent
         self.principal = await database_sync_to_async(from_key)(self._presented_key())
         await self.accept()
         if self.principal is None:
@@ -115,11 +117,15 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
         for slug, pair_id in found_pairs.items():
             await self._join(pair_id)
             self.pairs[slug] = pair_id
-            await self._send("snapshot", pair=slug, state=public_state(states[pair_id]))
+            snapshot = public_state(states[pair_id])
+            self._remember(snapshot)
+            await self._send("snapshot", pair=slug, state=snapshot)
         for key, pair_id in found_feeds.items():
             await self._join(pair_id)
             self.feeds[key] = pair_id
             row = next((feed_row(r) for r in states[pair_id]["feeds"] if r["key"] == key), None)
+            if row is not None:
+                self.sent[key] = _comparable(row)
             await self._send("snapshot", feed=key, state=row)
 
     async def _unsubscribe(self, pairs: list[str], feeds: list[str]) -> None:
@@ -149,16 +155,37 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
         return found_pairs, found_feeds, states
 
     async def api_state(self, event: dict) -> None:
-        """A pair's new state from live.py, already in its public shape."""
+        """A pair's new state from live.py, already in its public shape: send what changed
+        since what this connection last sent."""
         state = event["state"]
+        changed = [row for row in state["feeds"] if self._changed(row)]
+        for row in changed:
+            self.sent[row["feed"]] = _comparable(row)
         if state["pair"] in self.pairs:
-            await self._send("update", pair=state["pair"], state=state)
-        for row in state["feeds"]:
+            head = {k: state[k] for k in ("status", "consensus")}
+            if changed or head != self.sent.get(state["pair"]):
+                self.sent[state["pair"]] = head
+                await self._send("delta", pair=state["pair"], computed_at=state["computed_at"],
+                                 **head, feeds=changed)
+        for row in changed:
             if row["feed"] in self.feeds:
-                await self._send("update", feed=row["feed"], state=row)
+                await self._send("delta", feed=row["feed"], state=row)
+
+    def _changed(self, row: dict) -> bool:
+        return self.sent.get(row["feed"]) != _comparable(row)
+
+    def _remember(self, state: dict) -> None:
+        """What a snapshot told the client: later deltas are relative to it."""
+        self.sent[state["pair"]] = {k: state[k] for k in ("status", "consensus")}
+        for row in state["feeds"]:
+            self.sent[row["feed"]] = _comparable(row)
 
     async def _send(self, kind: str, **fields) -> None:
         await self.send(text_data=json.dumps({"type": kind, **fields}))
 
     async def _error(self, code: str, message: str, details: dict | None = None) -> None:
         await self._send("error", code=code, message=message, details=details or {})
+
+
+def _comparable(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "age_seconds"}

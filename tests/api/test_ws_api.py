@@ -65,15 +65,34 @@ async def test_a_subscriber_gets_a_snapshot_then_each_update():
     feed_snapshot = await ws.receive_json_from()
     assert feed_snapshot["feed"] == pyth.key and feed_snapshot["state"]["price"] == "3402.00000000"
     await publish(chainlink, "3410")
-    pair_update, feed_update = await ws.receive_json_from(), await ws.receive_json_from()
-    assert pair_update["type"] == "update" and pair_update["pair"] == "ETH-USD"
-    assert Decimal(pair_update["state"]["consensus"]["price"]) == Decimal("3406")
-    assert feed_update["feed"] == pyth.key
+    delta = await ws.receive_json_from()
+    assert delta["type"] == "delta" and delta["pair"] == "ETH-USD"
+    assert Decimal(delta["consensus"]["price"]) == Decimal("3406")
+    # Only the rows that changed: Chainlink's price, and Pyth's deviation from the consensus.
+    assert {row["feed"] for row in delta["feeds"]} == {chainlink.key, pyth.key}
+    feed_delta = await ws.receive_json_from()
+    assert feed_delta["type"] == "delta" and feed_delta["feed"] == pyth.key
     await ws.send_json_to({"action": "unsubscribe", "pairs": ["ETH-USD"], "feeds": [pyth.key]})
     assert (await ws.receive_json_from())["type"] == "unsubscribed"
     await publish(chainlink, "3420")
     assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()
+
+
+async def test_a_recomputation_that_changed_nothing_sends_nothing():
+    raw, (chainlink, _), _ = await world()
+    ws, _ = await connect(raw)
+    await ws.send_json_to({"action": "subscribe", "pairs": ["ETH-USD"]})
+    await ws.receive_json_from()
+    await database_sync_to_async(_refresh)(chainlink.pair_id)
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+def _refresh(pair_id: int) -> None:
+    from apps.feeds.services import refresh_pairs
+
+    refresh_pairs([pair_id])
 
 
 async def test_the_key_may_come_as_a_header():

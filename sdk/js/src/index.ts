@@ -414,8 +414,10 @@ export class Client {
 // --- WebSocket ------------------------------------------------------------------------------
 
 export type PriceMessage =
-  | { type: "snapshot" | "update" | "price"; pair?: string; feed?: string;
-      state?: unknown; [field: string]: unknown }
+  | { type: "snapshot"; pair?: string; feed?: string; state: PairLatest | FeedState | null }
+  | { type: "delta"; pair: string; computed_at: Timestamp; status: FeedStatus;
+      consensus: PairLatest["consensus"]; feeds: FeedState[] }
+  | { type: "delta"; feed: string; state: FeedState }
   | { type: "heartbeat"; time?: Timestamp }
   | { type: "unsubscribed"; pairs: string[]; feeds: string[] }
   | { type: "error"; code: string; message: string; details?: Record<string, unknown> };
