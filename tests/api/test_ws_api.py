@@ -190,3 +190,48 @@ async def test_the_cap_holds_across_instances_and_lapses_for_a_crashed_one(setti
     assert await two.acquire(org, "d", 2)
     client.delete(f"op:ws:org:{org}")
 
+
+
+def test_the_production_websocket_server_negotiates_permessage_deflate(tmp_path):
+    """uvicorn as deploy/ runs it; a client offering compression gets it."""
+    import asyncio
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import websockets
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "uvicorn"), "oracle_platform.asgi:application",
+         "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def handshake() -> tuple[str, dict]:
+        url = f"ws://127.0.0.1:{port}/ws/v1/prices?api_key=nope"
+        async with websockets.connect(url, origin=f"http://127.0.0.1:{port}") as ws:
+            return ws.response.headers.get("Sec-WebSocket-Extensions", ""), \
+                json.loads(await ws.recv())
+
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        extensions, first = asyncio.run(handshake())
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert extensions.startswith("permessage-deflate")
+    assert first["code"] == "invalid_key"
