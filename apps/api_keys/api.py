@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -115,8 +116,6 @@ class Usage(APIView):
                              "29 days before `to`"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last day; default: today")])
     def get(self, request: Request) -> Response:
-        from django.conf import settings
-
         principal: Principal = request.user
         bounds = {}
         for name in ("from", "to"):

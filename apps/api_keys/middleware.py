@@ -19,7 +19,7 @@ from oracle_platform.api import conditional_response, error_response
 
 from . import runtime
 from .principal import Principal, from_key, from_session, presented_key
-from .throttle import Caller, Decision, tier_limits
+from .throttle import Caller, Decision, Window, tier_limits
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +111,9 @@ def _rate_limit_headers(response: HttpResponse, decision: Decision) -> None:
         f'"{w.limit.name}";r={w.remaining};t={w.reset}' for w in _per_policy(decision))
 
 
-def _per_policy(decision: Decision) -> list:
+def _per_policy(decision: Decision) -> list[Window]:
     """The key's and the organization's windows merged: per policy, the one with less left."""
-    merged: dict[str, object] = {}
+    merged: dict[str, Window] = {}
     for window in decision.windows:
         seen = merged.get(window.limit.name)
         if seen is None or window.remaining < seen.remaining:

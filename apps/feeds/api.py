@@ -3,6 +3,7 @@ the rollups), deviation, health and quarantined reads. Reads only, through the s
 latest-state cache; authentication and rate limits happen before (apps.api_keys.middleware)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -93,18 +94,26 @@ def _span(request: Request, principal_tier: str) -> tuple[datetime, datetime, in
     return start, end, step
 
 
-def _history_body(subject: Feed | Pair, name: str, request: Request) -> dict:
+def _history_documented(description: str, subject: str) -> Callable:
+    return documented(description, {"subject": subject, "from": "2026-11-25T18:00:00Z",
+                                    "to": "2026-11-26T18:00:00Z", "interval": "1h",
+                                    "bars": [EXAMPLE_BAR]},
+                      response=s.HistorySerializer, parameters=HISTORY_PARAMETERS)
+
+
+def _history_response(subject: Feed | Pair, name: str, request: Request) -> Response:
     start, end, step = _span(request, request.user.tier)
     if step:
         points = -(-int((end - start).total_seconds()) // step) + 1
         bars = history(subject, start, end, points=points, raw=False)
     else:
         bars = history(subject, start, end)
-    return {"subject": name, "from": start, "to": end,
-            "interval": request.query_params.get("interval"), "bars": [
-                {"start": bar.start, "seconds": bar.seconds, "open": str(bar.open),
-                 "high": str(bar.high), "low": str(bar.low), "close": str(bar.close),
-                 "count": bar.count} for bar in bars]}
+    return Response(s.HistorySerializer({
+        "subject": name, "from": start, "to": end,
+        "interval": request.query_params.get("interval"), "bars": [
+            {"start": bar.start, "seconds": bar.seconds, "open": str(bar.open),
+             "high": str(bar.high), "low": str(bar.low), "close": str(bar.close),
+             "count": bar.count} for bar in bars]}).data)
 
 
 def _health_rows(feeds: list[Feed], rows: dict[int, dict]) -> list[dict]:
@@ -198,14 +207,10 @@ class PairLatest(APIView):
 
 
 class PairHistory(APIView):
-    @documented("Consensus OHLC bars of the pair over [`from`, `to`).",
-                {"subject": "ETH-USD", "from": "2026-11-25T18:00:00Z",
-                 "to": "2026-11-26T18:00:00Z", "interval": "1h", "bars": [EXAMPLE_BAR]},
-                response=s.HistorySerializer, parameters=HISTORY_PARAMETERS,
-                errors=(400, 401, 404, 429))
+    @_history_documented("Consensus OHLC bars of the pair over [`from`, `to`).", "ETH-USD")
     def get(self, request: Request, slug: str) -> Response:
         pair = get_object_or_404(Pair, slug=slug)
-        return Response(s.HistorySerializer(_history_body(pair, pair.slug, request)).data)
+        return _history_response(pair, pair.slug, request)
 
 
 class PairDeviation(APIView):
@@ -340,14 +345,11 @@ class FeedLatest(APIView):
 
 
 class FeedHistory(APIView):
-    @documented("OHLC bars of one feed over [`from`, `to`); unverified prices are excluded.",
-                {"subject": "chainlink-ethereum-eth-usd", "from": "2026-11-25T18:00:00Z",
-                 "to": "2026-11-26T18:00:00Z", "interval": "1h", "bars": [EXAMPLE_BAR]},
-                response=s.HistorySerializer, parameters=HISTORY_PARAMETERS,
-                errors=(400, 401, 404, 429))
+    @_history_documented("OHLC bars of one feed over [`from`, `to`); unverified prices are "
+                         "excluded.", "chainlink-ethereum-eth-usd")
     def get(self, request: Request, key: str) -> Response:
         feed = get_object_or_404(Feed, key=key)
-        return Response(s.HistorySerializer(_history_body(feed, feed.key, request)).data)
+        return _history_response(feed, feed.key, request)
 
 
 class FeedHealth(APIView):
