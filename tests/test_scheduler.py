@@ -43,3 +43,19 @@ def test_a_failing_task_is_logged_and_does_not_stop_the_scheduler(caplog):
         scheduler.stop()
     assert calls
     assert "periodic task boom failed" in caplog.text
+
+
+def test_beat_keeps_sub_second_and_fractional_intervals_exact(db):
+    from datetime import timedelta
+
+    from oracle_platform.beat import Entry
+
+    quarter, field = Entry.to_model_schedule(0.25)
+    quarter.refresh_from_db()
+    assert (quarter.every, quarter.period) == (250_000, "microseconds")  # not 0 seconds
+    assert field == "interval" and quarter.schedule.run_every == timedelta(milliseconds=250)
+    one_and_a_half, _ = Entry.to_model_schedule(1.5)
+    one_and_a_half.refresh_from_db()
+    assert one_and_a_half.schedule.run_every == timedelta(seconds=1.5)
+    whole, _ = Entry.to_model_schedule(600.0)
+    assert (whole.every, whole.period) == (600, "seconds")

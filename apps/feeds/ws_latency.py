@@ -99,6 +99,9 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
         "OP_RUN_TASKS_INLINE": "false",
         "PYTHONUNBUFFERED": "1",
         **{f"OP_RPC_URL_{slug.upper()}": proxy.url for slug, proxy in devnet.proxies.items()},
+        # The off-chain protocols' feeds are disabled (no simulators run): no ticks for them,
+        # which would only queue beside the chain's.
+        **{f"OP_SYNC_INTERVAL_{slug.upper()}": "3600" for slug in settings.OP_DEVNET_HTTP_PORTS},
     }
     server_command = ["uvicorn", "oracle_platform.asgi:application", "--host", "127.0.0.1",
                       "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off",
@@ -126,12 +129,16 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
     context.log(f"ws_latency: {ready['connected']:,} connected in {ready['seconds']:.1f} s")
 
     interval = settings.OP_SYNC_INTERVALS["ethereum"]
+    # One unmeasured round first: the first reads of all 210 feeds, their rollups and the
+    # consensus of every pair are start-up work, not the steady state being measured.
+    _rounds(context, devnet, spec, client, 1, interval, first=0)
     latencies, to_computed, fanout, missing = _rounds(context, devnet, spec, client, rounds,
-                                                      interval)
+                                                      interval, first=1)
     done = client.stop()
     if missing:  # the logs die with the temporary directory: show why while they exist
         for name in ("worker", "beat", "server"):
             context.log(f"ws_latency: {name} log (tail):\n{_tail(logs / f'{name}.log')}")
+        context.log(f"ws_latency: the chain's reads during the run:\n{_sync_runs(spec)}")
     latencies.sort()
     fanout.sort()
     expected = ready["connected"] * rounds
@@ -199,16 +206,17 @@ def _start_devnet(context: Context, stack: ExitStack) -> Any:
 
 
 def _rounds(context: Context, devnet: Any, spec: Any, client: _Clients, rounds: int,
-            interval: float) -> tuple[list[float], list[float], list[float], int]:
-    """Run the rounds; latencies (ms) mined → received, mined → computed_at (one per round),
-    computed_at → received, and how many messages never came."""
+            interval: float, first: int) -> tuple[list[float], list[float], list[float], int]:
+    """Run rounds first … first + rounds - 1 (round 0 is the warm-up); latencies (ms) mined →
+    received, mined → computed_at (one per round), computed_at → received, and how many
+    messages never came."""
     from apps.devnet import chain as evm
 
     chain = devnet.chains[spec.chain]
     rng = random.Random(20261126)
     latencies, to_computed, fanout, missing = [], [], [], 0
-    for number in range(1, rounds + 1):
-        price = spec.last_value * (1 + Decimal(MOVE_BPS * number) / 10_000)
+    for number in range(first, first + rounds):
+        price = spec.last_value * (1 + Decimal(MOVE_BPS * (number + 1)) / 10_000)
         value = int(price.scaleb(spec.decimals).to_integral_value(ROUND_HALF_EVEN))
         client.ask({"expect": number, "key": spec.key,
                     "price": str(Decimal(value).scaleb(-spec.decimals))}, "expecting")
@@ -234,6 +242,27 @@ def _rounds(context: Context, devnet: Any, spec: Any, client: _Clients, rounds: 
                     f"{min(times) - mined:.3f}–{max(times) - mined:.3f} s after mined; state "
                     f"computed at +{computed - mined:.3f} s")
     return latencies, to_computed, fanout, missing
+
+
+def _sync_runs(spec: Any) -> str:
+    """The moved feed's chain: reads that failed or found the breaker open, and how many
+    reads there were per 5 s (a stall shows as a gap)."""
+    from apps.protocols.models import SyncRun
+
+    runs = list(SyncRun.objects.filter(protocol__slug=spec.protocol, chain__slug=spec.chain)
+                .order_by("started_at")
+                .values_list("started_at", "duration_ms", "new", "failed", "error_class",
+                             "breaker"))
+    lines, buckets = [], {}
+    for started, duration, new, failed, error, breaker in runs:
+        buckets[int(started.timestamp()) // 5 * 5] = buckets.get(
+            int(started.timestamp()) // 5 * 5, 0) + 1
+        if failed or error or breaker != "closed":
+            lines.append(f"{started:%H:%M:%S.%f} {duration} ms new={new} failed={failed} "
+                         f"{error} breaker={breaker}")
+    timeline = " ".join(f"{time.strftime('%H:%M:%S', time.gmtime(t))}:{n}"
+                        for t, n in sorted(buckets.items()))
+    return "\n".join([*lines[-30:], f"reads per 5 s: {timeline}"])
 
 
 class _Clients:

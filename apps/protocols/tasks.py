@@ -10,7 +10,7 @@ from .models import SignedPayload, SyncRun
 
 @shared_task(name="protocols.sync_chain", ignore_result=True)
 def sync_chain(slug: str) -> None:
-    """One sync tick for one EVM chain (beat runs it every OP_SYNC_INTERVAL seconds)."""
+    """One sync tick for one EVM chain (beat runs it every OP_CHAIN_POLL_INTERVAL seconds)."""
     sync.sync_chain(slug)
 
 

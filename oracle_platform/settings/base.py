@@ -125,7 +125,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "oracle_platform.beat:Scheduler"  # django-celery-beat's, sub-second exact
 
 # Where queued work runs: "celery" (production), or "background" (a thread of this process:
 # `serve` sets it, since no worker runs there). OP_RUN_TASKS_INLINE (the default without a
@@ -272,7 +272,11 @@ OP_RPC_RETRIES = env.int("OP_RPC_RETRIES", default=2)
 OP_MULTICALL_CHUNK = env.int("OP_MULTICALL_CHUNK", default=100)
 
 # --- The sync engine ------------------------------------------------------------------------------
-OP_SYNC_INTERVAL = env.float("OP_SYNC_INTERVAL", default=1.0)  # seconds between chain polls
+OP_SYNC_INTERVAL = env.float("OP_SYNC_INTERVAL", default=1.0)  # off-chain protocols' polls
+# How often a chain is asked for a new block; a tick reads feeds only when there is one, else
+# it is one eth_blockNumber. Sub-second on the devnet (local, free); mind RPC plans on mainnet.
+OP_CHAIN_POLL_INTERVAL = env.float("OP_CHAIN_POLL_INTERVAL",
+                                   default=0.25 if OP_NETWORK == "devnet" else 1.0)
 OP_SYNC_FEED_REFRESH = env.float("OP_SYNC_FEED_REFRESH", default=30.0)
 OP_SYNC_RUN_RETENTION_HOURS = env.int("OP_SYNC_RUN_RETENTION_HOURS", default=24)
 # Pyth's signed updates (~17 kB a second for 70 feeds) are kept this long for re-verification.
@@ -368,12 +372,13 @@ LOGGING = {
 }
 
 # --- Periodic work (Celery beat in production, the in-process scheduler under `serve`) ----------
-# Each chain and each off-chain protocol is polled every OP_SYNC_INTERVAL seconds, or
-# OP_SYNC_INTERVAL_<CHAIN or PROTOCOL>.
+# Each chain is polled every OP_CHAIN_POLL_INTERVAL seconds and each off-chain protocol every
+# OP_SYNC_INTERVAL seconds, or OP_SYNC_INTERVAL_<CHAIN or PROTOCOL>.
 # Pyth's REST tick is only the safety net of its stream.
 OP_SYNC_INTERVALS = {
     slug: env.float(f"OP_SYNC_INTERVAL_{slug.upper().replace('-', '_')}",
-                    default=10.0 if slug == "pyth" else OP_SYNC_INTERVAL)
+                    default=OP_CHAIN_POLL_INTERVAL if slug in OP_RPC_URLS
+                    else 10.0 if slug == "pyth" else OP_SYNC_INTERVAL)
     for slug in [*OP_RPC_URLS, *OP_DEVNET_HTTP_PORTS]
 }
 OP_PERIODIC_TASKS = periodic_tasks(
