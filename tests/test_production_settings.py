@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "oracle.example.com",
     "DATABASE_URL": "postgres://oracle@db.example.com:5432/oracle",
     "REDIS_URL": "redis://cache.example.com:6379/0",
+    "OP_FIELD_ENCRYPTION_KEYS": "kWh1pN0dYk4oXl9bQ6vX2r3Tt8uZqgH5fJm7cS1aB0E=",
 }
 
 
@@ -35,6 +36,12 @@ def test_production_refuses_to_start_without_allowed_hosts():
     result = run_manage("check", drop="ALLOWED_HOSTS")
     assert result.returncode != 0
     assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_field_encryption_key():
+    result = run_manage("check", drop="OP_FIELD_ENCRYPTION_KEYS")
+    assert result.returncode != 0
+    assert "OP_FIELD_ENCRYPTION_KEYS must be set" in result.stderr
 
 
 def test_production_check_deploy_reports_nothing():

@@ -193,6 +193,18 @@ OP_API_KEY_ROTATION_GRACE_HOURS = env.int("OP_API_KEY_ROTATION_GRACE_HOURS", def
 OP_API_KEY_CACHE_SECONDS = env.float("OP_API_KEY_CACHE_SECONDS", default=30.0)
 OP_API_MAX_PAGE_SIZE = env.int("OP_API_MAX_PAGE_SIZE", default=500)
 OP_WS_HEARTBEAT_SECONDS = env.float("OP_WS_HEARTBEAT_SECONDS", default=20.0)
+
+# --- Alerts, channels and webhooks (apps/alerts) ---------------------------------------------
+# Tenants' secrets (webhook signing secrets, channel tokens) are encrypted at rest with these
+# Fernet keys: the first encrypts, all decrypt (rotation). Empty: derived from SECRET_KEY, which
+# production refuses.
+OP_FIELD_ENCRYPTION_KEYS = env.list("OP_FIELD_ENCRYPTION_KEYS", default=[])
+# User-supplied outbound URLs (webhooks, Slack, generic) may not reach private, loopback or
+# link-local addresses, except these hosts (tests, the devnet's local receivers).
+OP_OUTBOUND_ALLOWED_HOSTS = env.list("OP_OUTBOUND_ALLOWED_HOSTS", default=[])
+OP_OUTBOUND_TIMEOUT = env.float("OP_OUTBOUND_TIMEOUT", default=5.0)
+# An endpoint failing this long (no success in between) is disabled and its org told by email.
+OP_WEBHOOK_DISABLE_AFTER_HOURS = env.float("OP_WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
 # Per plan: requests per minute and per day (per key and per organization), the longest history
 # span one request may ask for, and concurrent WebSocket API connections per organization.
 OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={
