@@ -1,0 +1,242 @@
+"""Writes for webhooks: endpoints (secret shown on creation and rotation), events into the
+outbox, and delivery — at least once, with every attempt recorded.
+
+Delivery claims due messages with a lease (their next attempt moves LEASE ahead, committed
+before anything is sent), so a worker that dies mid-delivery leaves them to be retried when the
+lease runs out; each message keeps its `webhook-id` across attempts, so receivers dedupe.
+Retries follow Standard Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: ~27 h),
+with ±10 % jitter; a `Retry-After` longer than the next step is honoured; 410 Gone or a blocked
+address disables the endpoint; an endpoint failing for OP_WEBHOOK_DISABLE_AFTER_HOURS is
+disabled and the organization's owners and admins are emailed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Membership, Organization, Role
+
+from . import outbound, signing
+from .models import DeliveryAttempt, Event, WebhookEndpoint, WebhookMessage
+
+logger = logging.getLogger(__name__)
+
+RETRY_SCHEDULE = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
+                  timedelta(hours=2), timedelta(hours=5), timedelta(hours=10),
+                  timedelta(hours=10))
+LEASE = timedelta(seconds=60)  # longer than one attempt can take (timeouts are seconds)
+MAX_RETRY_AFTER = timedelta(hours=10)
+SUBSCRIBABLE = [e for e in Event.values if e != Event.TEST]
+MAX_ENDPOINTS = 20
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+
+def _validated(url: str, events: Iterable[str], pairs: Iterable[str]) -> dict:
+    errors = {}
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundBlocked as blocked:
+        errors["url"] = str(blocked)
+    events, pairs = list(dict.fromkeys(events)), list(dict.fromkeys(pairs))
+    unknown = [e for e in events if e not in SUBSCRIBABLE]
+    if not events or unknown:
+        errors["events"] = f"One or more of: {', '.join(SUBSCRIBABLE)}."
+    from apps.feeds.models import Pair
+
+    missing = sorted(set(pairs) - set(Pair.objects.filter(slug__in=pairs)
+                                      .values_list("slug", flat=True)))
+    if missing:
+        errors["pairs"] = f"No such pairs: {', '.join(missing)}."
+    if Event.PRICE_UPDATED in events and not pairs:
+        errors["pairs"] = "price.updated needs the pairs it is about."
+    if errors:
+        raise ValidationError(errors)
+    return {"url": url, "events": events, "pairs": pairs}
+
+
+def create_endpoint(organization: Organization, *, url: str, events: Iterable[str],
+                    pairs: Iterable[str] = (), description: str = "") -> WebhookEndpoint:
+    fields = _validated(url, events, pairs)
+    if organization.webhook_endpoints.count() >= MAX_ENDPOINTS:
+        raise ValidationError({"url": f"At most {MAX_ENDPOINTS} endpoints per organization."})
+    return WebhookEndpoint.objects.create(organization=organization, description=description,
+                                          secret=signing.generate_secret(), **fields)
+
+
+def update_endpoint(endpoint: WebhookEndpoint, *, url: str, events: Iterable[str],
+                    pairs: Iterable[str] = (), description: str = "",
+                    enabled: bool = True) -> WebhookEndpoint:
+    for name, value in _validated(url, events, pairs).items():
+        setattr(endpoint, name, value)
+    endpoint.description = description
+    if enabled and not endpoint.enabled:
+        endpoint.disabled_reason, endpoint.failing_since = "", None
+    endpoint.enabled = enabled
+    endpoint.save()
+    return endpoint
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, overlap: timedelta = timedelta(hours=24),
+                  now: datetime | None = None) -> WebhookEndpoint:
+    """A new secret; messages carry a signature under each for `overlap`."""
+    now = now or timezone.now()
+    endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + overlap
+    endpoint.secret = signing.generate_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return endpoint
+
+
+# --- events -------------------------------------------------------------------------------------
+
+def publish(organization_id: int, event_type: str, data: dict, *, pair: str | None = None,
+            now: datetime | None = None) -> list[WebhookMessage]:
+    """Put the event in the outbox of every enabled endpoint of the organization subscribed to
+    it (and, for pair events, to that pair). Call it inside the transaction of its cause."""
+    now = now or timezone.now()
+    endpoints = [e for e in WebhookEndpoint.objects.filter(organization_id=organization_id,
+                                                           enabled=True)
+                 if event_type in e.events and (pair is None or pair in e.pairs)]
+    return WebhookMessage.objects.bulk_create([_message(e, event_type, data, now)
+                                               for e in endpoints])
+
+
+def send_test(endpoint: WebhookEndpoint) -> WebhookMessage:
+    message = _message(endpoint, Event.TEST, {"endpoint": endpoint.pk,
+                                              "message": "A test event, sent on request."},
+                       timezone.now())
+    message.save()
+    return message
+
+
+def _message(endpoint: WebhookEndpoint, event_type: str, data: dict,
+             now: datetime) -> WebhookMessage:
+    body = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data},
+                      separators=(",", ":"), default=str)
+    return WebhookMessage(endpoint=endpoint, msg_id=signing.new_message_id(),
+                          event_type=event_type, body=body, created_at=now, next_attempt_at=now)
+
+
+def redeliver(message: WebhookMessage, *, now: datetime | None = None) -> WebhookMessage:
+    """Send it again now (same webhook-id: a receiver that already has it can tell)."""
+    message.status, message.next_attempt_at = WebhookMessage.Status.PENDING, now or timezone.now()
+    message.save(update_fields=["status", "next_attempt_at"])
+    return message
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+def deliver_due(*, now: datetime | None = None, limit: int = 50) -> int:
+    """Claim and send the messages whose next attempt is due; returns how many were tried."""
+    claimed = _claim(now or timezone.now(), limit)
+    for message in claimed:
+        _attempt(message)
+    return len(claimed)
+
+
+@transaction.atomic
+def _claim(now: datetime, limit: int) -> list[WebhookMessage]:
+    due = (WebhookMessage.objects.select_related("endpoint")
+           .filter(status=WebhookMessage.Status.PENDING, next_attempt_at__lte=now,
+                   endpoint__enabled=True)
+           .order_by("next_attempt_at"))
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    claimed = list(due[:limit])
+    WebhookMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
+        next_attempt_at=now + LEASE)
+    return claimed
+
+
+def _attempt(message: WebhookMessage) -> None:
+    endpoint = message.endpoint
+    started = timezone.now()
+    body = message.body.encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "OraclePlatform-Webhooks/1",
+               **signing.sign(endpoint.signing_secrets(started), message.msg_id,
+                              int(started.timestamp()), body)}
+    try:
+        result = outbound.post(endpoint.url, body=body, headers=headers,
+                               timeout=settings.OP_OUTBOUND_TIMEOUT)
+    except outbound.OutboundBlocked as blocked:
+        result = outbound.OutboundResult(status=None, latency_ms=0.0, snippet="", headers={},
+                                         error=f"blocked: {blocked}")
+        _record(message, started, result, permanent=f"URL blocked: {blocked}")
+        return
+    permanent = "the receiver answered 410 Gone" if result.status == 410 else None
+    _record(message, started, result, permanent=permanent)
+
+
+@transaction.atomic
+def _record(message: WebhookMessage, started: datetime, result: outbound.OutboundResult, *,
+            permanent: str | None) -> None:
+    DeliveryAttempt.objects.create(
+        message=message, started_at=started, status_code=result.status,
+        latency_ms=round(result.latency_ms), response_snippet=result.snippet[:500],
+        error=(result.error or "")[:300])
+    message.attempts += 1
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=message.endpoint_id)
+    now = timezone.now()
+    if result.status is not None and 200 <= result.status < 300:
+        message.status, message.delivered_at = WebhookMessage.Status.DELIVERED, now
+        endpoint.failing_since = None
+    elif permanent:
+        message.status = WebhookMessage.Status.FAILED
+        _disable(endpoint, permanent)
+    else:
+        endpoint.failing_since = endpoint.failing_since or started
+        if message.attempts > len(RETRY_SCHEDULE):
+            message.status = WebhookMessage.Status.FAILED
+        else:
+            message.next_attempt_at = now + _backoff(message.attempts, result)
+        if endpoint.enabled and now - endpoint.failing_since >= timedelta(
+                hours=settings.OP_WEBHOOK_DISABLE_AFTER_HOURS):
+            _disable(endpoint, f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC")
+    message.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
+    endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
+
+
+def _backoff(attempts: int, result: outbound.OutboundResult) -> timedelta:
+    step = RETRY_SCHEDULE[attempts - 1]
+    step *= random.uniform(0.9, 1.1)
+    retry_after = _retry_after(result.headers.get("retry-after") or
+                               result.headers.get("Retry-After"))
+    return max(step, min(retry_after, MAX_RETRY_AFTER)) if retry_after else step
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(timedelta(0), parsedate_to_datetime(value) - timezone.now())
+    except (TypeError, ValueError):
+        return None
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    if not endpoint.enabled:
+        return
+    endpoint.enabled, endpoint.disabled_reason = False, reason[:200]
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+    recipients = list(Membership.objects.filter(
+        organization_id=endpoint.organization_id, role__in=[Role.OWNER, Role.ADMIN])
+        .values_list("user__email", flat=True))
+    url = endpoint.url
+    transaction.on_commit(lambda: send_mail(
+        "Webhook endpoint disabled",
+        f"We stopped sending webhooks to {url}: {reason}.\n"
+        "Fix the receiver, then enable the endpoint again; pending messages resume.",
+        None, recipients, fail_silently=True))
