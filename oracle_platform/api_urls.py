@@ -2,6 +2,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.alerts import api as alerts
 from apps.api_keys import api as keys
 from apps.feeds import api as feeds
 from apps.protocols import api as protocols
@@ -31,6 +32,16 @@ urlpatterns = [
     path("keys/<int:key_id>", keys.KeyDetail.as_view(), name="api_key"),
     path("keys/<int:key_id>/rotate", keys.KeyRotate.as_view(), name="api_key_rotate"),
     path("usage", keys.Usage.as_view(), name="api_usage"),
+    path("webhooks", alerts.WebhookList.as_view(), name="api_webhooks"),
+    path("webhooks/<int:endpoint_id>", alerts.WebhookDetail.as_view(), name="api_webhook"),
+    path("webhooks/<int:endpoint_id>/rotate-secret", alerts.WebhookRotateSecret.as_view(),
+         name="api_webhook_rotate_secret"),
+    path("webhooks/<int:endpoint_id>/test", alerts.WebhookTest.as_view(),
+         name="api_webhook_test"),
+    path("webhooks/<int:endpoint_id>/messages", alerts.WebhookMessages.as_view(),
+         name="api_webhook_messages"),
+    path("webhooks/<int:endpoint_id>/messages/<str:msg_id>/redeliver",
+         alerts.WebhookRedeliver.as_view(), name="api_webhook_redeliver"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),

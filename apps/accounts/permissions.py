@@ -14,6 +14,7 @@ class Action(StrEnum):
     EDIT_WATCHLIST = "watchlist.edit"
     VIEW_API_KEYS = "api_keys.view"
     MANAGE_API_KEYS = "api_keys.manage"
+    MANAGE_ALERTS = "alerts.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -29,6 +30,7 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.EDIT_WATCHLIST: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.VIEW_API_KEYS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.MANAGE_API_KEYS: _ADMINS,
+    Action.MANAGE_ALERTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
 }
 
 

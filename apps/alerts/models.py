@@ -1,6 +1,7 @@
-"""Alerts and webhooks. This first part: webhook endpoints and their outbox — every event is a
-WebhookMessage written in the same transaction as its cause, delivered at least once by
-`services.deliver_due` with every attempt recorded."""
+"""Alerts and webhooks: notification channels (one transport class per kind, in
+`transports/`), webhook endpoints and their outbox — every event is a WebhookMessage written in
+the same transaction as its cause, delivered at least once by `services.deliver_due` with every
+attempt recorded."""
 from datetime import datetime
 
 from django.db import models
@@ -15,6 +16,35 @@ class Event(models.TextChoices):
     ALERT_RESOLVED = "alert.resolved", "An alert incident resolved"
     FEED_STATUS_CHANGED = "feed.status_changed", "A feed's status changed"
     TEST = "webhook.test", "A test event sent on request"
+
+
+class Channel(models.Model):
+    """Where an organization's alerts go. `config` holds the kind's settings and credentials
+    (an address, a bot token and chat id, a Slack or generic URL, a PagerDuty routing key),
+    encrypted at rest as JSON."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        TELEGRAM = "telegram", "Telegram"
+        SLACK = "slack", "Slack"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        WEBHOOK = "webhook", "Generic webhook"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="alert_channels"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=100)
+    config = EncryptedTextField(help_text="JSON, encrypted at rest")
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
 
 
 class WebhookEndpoint(models.Model):

@@ -72,15 +72,24 @@ def node() -> str:
 
 # --- every operation has a method -------------------------------------------------------------
 
-def _probe_args(method) -> list:
+PROBE_VALUES = {"name": "probe", "key_id": 7, "endpoint_id": 7, "url": "https://probe.invalid/x",
+                "events": ["alert.opened"]}
+
+
+def _probe_args(method) -> tuple[list, dict]:
+    """Values for the required parameters: positional ones, and keyword-only ones by name."""
     import inspect
 
-    args = []
+    args, kwargs = [], {}
     for parameter in inspect.signature(method).parameters.values():
-        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD and parameter.default is \
-                parameter.empty:
-            args.append({"name": "probe", "key_id": 7}.get(parameter.name, "PARAM"))
-    return args
+        if parameter.default is not parameter.empty:
+            continue
+        value = PROBE_VALUES.get(parameter.name, "PARAM")
+        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+            args.append(value)
+        elif parameter.kind is parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = value
+    return args, kwargs
 
 
 def _recording_transport(seen: list[httpx.Request]) -> httpx.MockTransport:
@@ -101,8 +110,8 @@ def test_every_operation_has_a_python_sdk_method_that_calls_it(schema_operations
     aclient = sdk.AsyncClient("http://sdk.invalid", "op_live_probe",
                               transport=_recording_transport(seen))
 
-    async def call_async(method, args):
-        result = method(*args)
+    async def call_async(method, probe):
+        result = method(*probe[0], **probe[1])
         if isinstance(result, sdk.AsyncPaginator):
             return await result.to_list()
         return await result
@@ -114,7 +123,8 @@ def test_every_operation_has_a_python_sdk_method_that_calls_it(schema_operations
             assert callable(method), f"{type(each).__name__}.{name} ({operation_id}) is missing"
             seen.clear()
             if each is client:
-                result = method(*_probe_args(method))
+                args, kwargs = _probe_args(method)
+                result = method(*args, **kwargs)
                 if isinstance(result, sdk.Paginator):
                     result.to_list()
             else:
@@ -321,9 +331,54 @@ async def test_the_async_python_sdk_against_a_live_server(live):
         assert (await client.usage())["tier"] == "free"
 
 
+WEBHOOK_URL = "http://127.0.0.1:9/hook"  # validates offline once 127.0.0.1 is allowed
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_js_sdk_suite_against_a_live_server(live, node):
-    env = {**os.environ, "OP_BASE_URL": live.url, "OP_API_KEY": live.key, "OP_PAIR": live.pair}
+def test_the_python_sdk_manages_webhooks_against_a_live_server(live, settings):
+    settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    with sdk.Client(live.url, live.key) as client:
+        created = client.create_webhook(WEBHOOK_URL, events=["alert.opened"],
+                                        description="sdk")
+        assert created["secret"].startswith("whsec_") and created["enabled"] is True
+        other = client.create_webhook(WEBHOOK_URL, events=["alert.resolved"])
+        assert [w["id"] for w in client.webhooks(limit=1)] == [other["id"], created["id"]]
+        assert "secret" not in client.webhook(created["id"])
+        updated = client.update_webhook(created["id"], url=WEBHOOK_URL + "2",
+                                        events=["alert.opened", "alert.resolved"],
+                                        pairs=["ETH-USD"], enabled=False)
+        assert (updated["url"], updated["pairs"], updated["enabled"]) == (
+            WEBHOOK_URL + "2", ["ETH-USD"], False)
+        assert client.rotate_webhook_secret(created["id"])["secret"] != created["secret"]
+        sent = client.test_webhook(created["id"])
+        assert (sent["event_type"], sent["status"], sent["recent_attempts"]) == (
+            "webhook.test", "pending", [])
+        assert [m["msg_id"] for m in client.webhook_messages(created["id"])] == [sent["msg_id"]]
+        again = client.redeliver_webhook_message(created["id"], sent["msg_id"])
+        assert again["msg_id"] == sent["msg_id"] and again["status"] == "pending"
+        with pytest.raises(sdk.ApiError) as caught:
+            client.create_webhook("http://10.0.0.1/x", events=["alert.opened"])
+        assert caught.value.status == 400 and "url" in caught.value.details
+        assert client.delete_webhook(created["id"]) is None
+        with pytest.raises(sdk.ApiError) as caught:
+            client.webhook(created["id"])
+        assert caught.value.status == 404
+
+    async def the_async_client() -> None:
+        async with sdk.AsyncClient(live.url, live.key) as aclient:
+            assert [w["id"] async for w in aclient.webhooks()] == [other["id"]]
+            assert (await aclient.test_webhook(other["id"]))["status"] == "pending"
+            assert len(await aclient.webhook_messages(other["id"]).to_list()) == 1
+            assert await aclient.delete_webhook(other["id"]) is None
+
+    asyncio.run(the_async_client())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_js_sdk_suite_against_a_live_server(live, node, settings):
+    settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    env = {**os.environ, "OP_BASE_URL": live.url, "OP_API_KEY": live.key, "OP_PAIR": live.pair,
+           "OP_WEBHOOK_URL": WEBHOOK_URL}
     run = subprocess.run([node, "--test", "--test-reporter=spec",
                           str(SDK_JS / "test" / "unit.test.mjs"),
                           str(SDK_JS / "test" / "live.test.mjs")],

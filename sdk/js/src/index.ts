@@ -38,6 +38,15 @@ export const OPERATIONS = {
   keys_destroy: "revokeKey",
   keys_rotate_create: "rotateKey",
   usage_retrieve: "usage",
+  webhooks_list: "webhooks",
+  webhooks_create: "createWebhook",
+  webhooks_retrieve: "webhook",
+  webhooks_update: "updateWebhook",
+  webhooks_destroy: "deleteWebhook",
+  webhooks_rotate_secret_create: "rotateWebhookSecret",
+  webhooks_test_create: "testWebhook",
+  webhooks_messages_list: "webhookMessages",
+  webhooks_messages_redeliver_create: "redeliverWebhookMessage",
 } as const satisfies Record<string, string>;
 
 export type OperationId = keyof typeof OPERATIONS;
@@ -51,6 +60,9 @@ export type Timestamp = string;
 export type FeedStatus = "fresh" | "late" | "stale" | "down" | "unknown";
 export type Scope = "read" | "read_write";
 export type Interval = "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w";
+export type WebhookEvent = "price.updated" | "alert.opened" | "alert.resolved"
+  | "feed.status_changed";
+export type WebhookMessageStatus = "pending" | "delivered" | "failed";
 
 export interface Page<T> {
   next: string | null;
@@ -131,6 +143,28 @@ export interface UsageDay {
 export interface Usage {
   tier: string; limits: Record<string, number>; from: string; to: string;
   total_calls: number; days: UsageDay[];
+}
+export interface WebhookEndpoint {
+  id: number; url: string; description: string; events: WebhookEvent[]; pairs: string[];
+  enabled: boolean; disabled_reason: string; failing_since: Timestamp | null;
+  created_at: Timestamp;
+}
+/** An endpoint with its signing secret (`whsec_…`): shown on creation and rotation only. */
+export interface NewWebhookEndpoint extends WebhookEndpoint { secret: string }
+export interface DeliveryAttempt {
+  started_at: Timestamp; status_code: number | null; latency_ms: number;
+  response_snippet: string; error: string;
+}
+export interface WebhookMessage {
+  /** The `webhook-id` header. */
+  msg_id: string;
+  event_type: WebhookEvent | "webhook.test";
+  /** The JSON body, byte for byte as signed and sent. */
+  body: string;
+  status: WebhookMessageStatus; created_at: Timestamp; attempts_made: number;
+  next_attempt_at: Timestamp; delivered_at: Timestamp | null;
+  /** The latest attempts (up to 5), newest first. */
+  recent_attempts: DeliveryAttempt[];
 }
 
 // --- errors and retries -----------------------------------------------------------------------
@@ -217,6 +251,9 @@ type When = Date | string;
 
 export interface SpanOptions { from?: When; to?: When; interval?: Interval }
 export interface PageOptions { limit?: number }
+export interface WebhookOptions {
+  url: string; events: WebhookEvent[]; pairs?: string[]; description?: string;
+}
 
 /** Every item of a list operation, page after page, fetched lazily. */
 export class Paginator<T> implements AsyncIterable<T> {
@@ -409,6 +446,46 @@ export class Client {
   usage(span: { from?: When; to?: When } = {}): Promise<Usage> {
     return this.get("usage", { from: day(span.from), to: day(span.to) });
   }
+
+  // webhooks
+  webhooks(options: PageOptions = {}): Paginator<WebhookEndpoint> {
+    return this.paginate("webhooks", { limit: options.limit });
+  }
+  webhook(id: number): Promise<WebhookEndpoint> {
+    return this.get(`webhooks/${seg(id)}`);
+  }
+  /** The answer holds the endpoint's signing `secret`, shown this once (and on rotation). */
+  createWebhook(options: WebhookOptions): Promise<NewWebhookEndpoint> {
+    return this.request("POST", "webhooks", { body: webhookBody(options) });
+  }
+  /** Every field, as on creation; enabling a disabled endpoint resumes its pending messages. */
+  updateWebhook(id: number, options: WebhookOptions & { enabled?: boolean }
+                ): Promise<WebhookEndpoint> {
+    return this.request("PUT", `webhooks/${seg(id)}`,
+                        { body: { ...webhookBody(options), enabled: options.enabled ?? true } });
+  }
+  /** Resolves with nothing (204). */
+  async deleteWebhook(id: number): Promise<void> {
+    await this.request<null>("DELETE", `webhooks/${seg(id)}`);
+  }
+  rotateWebhookSecret(id: number): Promise<NewWebhookEndpoint> {
+    return this.request("POST", `webhooks/${seg(id)}/rotate-secret`);
+  }
+  /** Queues a `webhook.test` event (202); it shows up under `webhookMessages`. */
+  testWebhook(id: number): Promise<WebhookMessage> {
+    return this.request("POST", `webhooks/${seg(id)}/test`);
+  }
+  webhookMessages(id: number, options: PageOptions = {}): Paginator<WebhookMessage> {
+    return this.paginate(`webhooks/${seg(id)}/messages`, { limit: options.limit });
+  }
+  redeliverWebhookMessage(id: number, msgId: string): Promise<WebhookMessage> {
+    return this.request("POST", `webhooks/${seg(id)}/messages/${seg(msgId)}/redeliver`);
+  }
+}
+
+function webhookBody(options: WebhookOptions): Record<string, unknown> {
+  return { url: options.url, description: options.description ?? "",
+           events: options.events, pairs: options.pairs ?? [] };
 }
 
 // --- WebSocket ------------------------------------------------------------------------------

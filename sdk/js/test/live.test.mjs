@@ -1,11 +1,14 @@
 // Against a live server: OP_BASE_URL (e.g. http://127.0.0.1:8000), OP_API_KEY (a read_write
-// key) and OP_PAIR (a pair with prices). tests/api/test_sdks.py starts the server and sets them.
+// key) and OP_PAIR (a pair with prices); OP_WEBHOOK_URL, a URL the server accepts for a webhook
+// endpoint (without it the webhook test is skipped). tests/api/test_sdks.py starts the server
+// and sets them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiError, Client, connectPrices } from "../dist/index.js";
 
-const { OP_BASE_URL: baseUrl, OP_API_KEY: apiKey, OP_PAIR: slug = "ETH-USD" } = process.env;
+const { OP_BASE_URL: baseUrl, OP_API_KEY: apiKey, OP_PAIR: slug = "ETH-USD",
+        OP_WEBHOOK_URL: webhookUrl } = process.env;
 const skip = !baseUrl || !apiKey ? "OP_BASE_URL and OP_API_KEY are not set" : false;
 const client = () => new Client({ baseUrl, apiKey, timeoutMs: 5000 });
 
@@ -58,6 +61,32 @@ test("keys: create, rotate, revoke; usage", { skip }, async () => {
   // calls reach the database once a minute: only the shape is certain here
   assert.equal(typeof usage.total_calls, "number");
   assert.equal(typeof usage.limits.requests_per_minute, "number");
+});
+
+test("webhooks: create, list, update, rotate, test, messages, redeliver, delete",
+     { skip: skip || (!webhookUrl && "OP_WEBHOOK_URL is not set") }, async () => {
+  const api = client();
+  const created = await api.createWebhook({ url: webhookUrl, events: ["alert.opened"],
+                                            description: "js-sdk" });
+  assert.match(created.secret, /^whsec_/);
+  const listed = await api.webhooks().toArray();
+  assert.ok(listed.some((endpoint) => endpoint.id === created.id));
+  assert.equal("secret" in (await api.webhook(created.id)), false);
+  const updated = await api.updateWebhook(created.id, { url: webhookUrl, enabled: false,
+                                                        events: ["alert.resolved"] });
+  assert.deepEqual([updated.events, updated.enabled], [["alert.resolved"], false]);
+  const rotated = await api.rotateWebhookSecret(created.id);
+  assert.notEqual(rotated.secret, created.secret);
+  const sent = await api.testWebhook(created.id);
+  assert.equal(sent.event_type, "webhook.test");
+  const messages = await api.webhookMessages(created.id).toArray();
+  assert.deepEqual(messages.map((message) => message.msg_id), [sent.msg_id]);
+  assert.ok(Array.isArray(messages[0].recent_attempts));
+  const again = await api.redeliverWebhookMessage(created.id, sent.msg_id);
+  assert.equal(again.status, "pending");
+  assert.equal(await api.deleteWebhook(created.id), undefined);
+  const error = await api.webhook(created.id).catch((e) => e);
+  assert.ok(error instanceof ApiError && error.status === 404, String(error));
 });
 
 test("the price WebSocket, when the server has it", { skip }, async (t) => {

@@ -10,6 +10,13 @@ const fetch = async (url, init) => {
                       { status: 200, headers: { "Content-Type": "application/json" } });
 };
 const client = new Client({ baseUrl: "http://sdk.invalid", apiKey: "op_live_probe", fetch });
+const webhook = { url: "https://probe.invalid/x", events: ["alert.opened"] };
+const PROBE_ARGS = {
+  createKey: [{ name: "probe" }],
+  createWebhook: [webhook],
+  updateWebhook: [7, webhook],
+  redeliverWebhookMessage: [7, "PARAM"],
+};
 const result = {};
 for (const [operationId, name] of Object.entries(OPERATIONS)) {
   const method = client[name];
@@ -17,7 +24,7 @@ for (const [operationId, name] of Object.entries(OPERATIONS)) {
     result[operationId] = { method: name, missing: true };
     continue;
   }
-  const args = name === "createKey" ? [{ name: "probe" }] : method.length ? ["PARAM"] : [];
+  const args = PROBE_ARGS[name] ?? (method.length ? ["PARAM"] : []);
   seen.length = 0;
   const answer = method.apply(client, args);
   if (answer && typeof answer.pages === "function") await answer.pages().next();

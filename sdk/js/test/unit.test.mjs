@@ -91,6 +91,25 @@ test("pagination follows next links (their query) until the last page", async ()
   assert.equal(calls[1].url.searchParams.get("cursor"), "abc");
 });
 
+test("webhooks: the request bodies, and a 204 without a body resolves with nothing", async () => {
+  const { fetch, calls } = scripted(json({ id: 3, secret: "whsec_x" }, 201),
+                                    json({ id: 3, enabled: false }),
+                                    new Response(null, { status: 204 }));
+  const client = new Client({ baseUrl: "http://x.test", apiKey: "k", fetch });
+  const created = await client.createWebhook({ url: "https://h.test/x", events: ["alert.opened"] });
+  assert.equal(created.secret, "whsec_x");
+  assert.deepEqual(JSON.parse(calls[0].init.body), { url: "https://h.test/x", description: "",
+                                                     events: ["alert.opened"], pairs: [] });
+  await client.updateWebhook(3, { url: "https://h.test/y", events: ["alert.resolved"],
+                                  pairs: ["ETH-USD"], enabled: false });
+  assert.equal(calls[1].init.method, "PUT");
+  assert.deepEqual(JSON.parse(calls[1].init.body), { url: "https://h.test/y", description: "",
+    events: ["alert.resolved"], pairs: ["ETH-USD"], enabled: false });
+  assert.equal(await client.deleteWebhook(3), undefined);
+  assert.equal(calls[2].init.method, "DELETE");
+  assert.equal(calls[2].url.pathname, "/api/v1/webhooks/3");
+});
+
 test("Retry-After as an HTTP date", () => {
   const later = new Date(Date.now() + 5000).toUTCString();
   const seconds = retryAfter(new Headers({ "Retry-After": later }));

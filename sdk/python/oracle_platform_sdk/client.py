@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar, cast
 
@@ -47,6 +47,15 @@ OPERATIONS: dict[str, str] = {
     "keys_destroy": "revoke_key",
     "keys_rotate_create": "rotate_key",
     "usage_retrieve": "usage",
+    "webhooks_list": "webhooks",
+    "webhooks_create": "create_webhook",
+    "webhooks_retrieve": "webhook",
+    "webhooks_update": "update_webhook",
+    "webhooks_destroy": "delete_webhook",
+    "webhooks_rotate_secret_create": "rotate_webhook_secret",
+    "webhooks_test_create": "test_webhook",
+    "webhooks_messages_list": "webhook_messages",
+    "webhooks_messages_redeliver_create": "redeliver_webhook_message",
 }
 
 
@@ -59,6 +68,18 @@ def _create(name: str, scope: str, expires_at: When) -> dict[str, Any]:
     if expires_at is not None:
         body["expires_at"] = params(expires_at=expires_at)["expires_at"]
     return body
+
+
+def _webhook(url: str, events: Iterable[str], pairs: Iterable[str], description: str,
+             **more: Any) -> dict[str, Any]:
+    if isinstance(events, str) or isinstance(pairs, str):
+        raise TypeError("`events` and `pairs` are lists of strings, not a string")
+    return {"url": url, "description": description, "events": list(events),
+            "pairs": list(pairs), **more}
+
+
+def _hook(endpoint_id: int, *rest: str) -> str:
+    return "/".join([f"webhooks/{int(endpoint_id)}", *rest])
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -231,6 +252,41 @@ class Client:
     def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
         return self.request("GET", "usage", query=params(**{"from": start, "to": end}))
 
+    # webhooks
+    def webhooks(self, *, limit: int | None = None) -> Paginator[t.WebhookEndpoint]:
+        return self.paginate("webhooks", params(limit=limit))
+
+    def webhook(self, endpoint_id: int) -> t.WebhookEndpoint:
+        return self.request("GET", _hook(endpoint_id))
+
+    def create_webhook(self, url: str, *, events: Iterable[t.WebhookEvent],
+                       pairs: Iterable[str] = (), description: str = "",
+                       ) -> t.NewWebhookEndpoint:
+        return self.request("POST", "webhooks", body=_webhook(url, events, pairs, description))
+
+    def update_webhook(self, endpoint_id: int, *, url: str, events: Iterable[t.WebhookEvent],
+                       pairs: Iterable[str] = (), description: str = "",
+                       enabled: bool = True) -> t.WebhookEndpoint:
+        return self.request("PUT", _hook(endpoint_id),
+                            body=_webhook(url, events, pairs, description, enabled=enabled))
+
+    def delete_webhook(self, endpoint_id: int) -> None:
+        self.request("DELETE", _hook(endpoint_id))
+
+    def rotate_webhook_secret(self, endpoint_id: int) -> t.NewWebhookEndpoint:
+        return self.request("POST", _hook(endpoint_id, "rotate-secret"))
+
+    def test_webhook(self, endpoint_id: int) -> t.WebhookMessage:
+        return self.request("POST", _hook(endpoint_id, "test"))
+
+    def webhook_messages(self, endpoint_id: int, *, limit: int | None = None,
+                         ) -> Paginator[t.WebhookMessage]:
+        return self.paginate(_hook(endpoint_id, "messages"), params(limit=limit))
+
+    def redeliver_webhook_message(self, endpoint_id: int, msg_id: str) -> t.WebhookMessage:
+        return self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
+                                          "redeliver"))
+
 
 # --- the async client -------------------------------------------------------------------------
 
@@ -357,3 +413,42 @@ class AsyncClient:
 
     async def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
         return await self.request("GET", "usage", query=params(**{"from": start, "to": end}))
+
+    # webhooks
+    def webhooks(self, *, limit: int | None = None) -> AsyncPaginator[t.WebhookEndpoint]:
+        return self.paginate("webhooks", params(limit=limit))
+
+    async def webhook(self, endpoint_id: int) -> t.WebhookEndpoint:
+        return await self.request("GET", _hook(endpoint_id))
+
+    async def create_webhook(self, url: str, *, events: Iterable[t.WebhookEvent],
+                             pairs: Iterable[str] = (), description: str = "",
+                             ) -> t.NewWebhookEndpoint:
+        return await self.request("POST", "webhooks",
+                                  body=_webhook(url, events, pairs, description))
+
+    async def update_webhook(self, endpoint_id: int, *, url: str,
+                             events: Iterable[t.WebhookEvent], pairs: Iterable[str] = (),
+                             description: str = "", enabled: bool = True,
+                             ) -> t.WebhookEndpoint:
+        return await self.request("PUT", _hook(endpoint_id),
+                                  body=_webhook(url, events, pairs, description,
+                                                enabled=enabled))
+
+    async def delete_webhook(self, endpoint_id: int) -> None:
+        await self.request("DELETE", _hook(endpoint_id))
+
+    async def rotate_webhook_secret(self, endpoint_id: int) -> t.NewWebhookEndpoint:
+        return await self.request("POST", _hook(endpoint_id, "rotate-secret"))
+
+    async def test_webhook(self, endpoint_id: int) -> t.WebhookMessage:
+        return await self.request("POST", _hook(endpoint_id, "test"))
+
+    def webhook_messages(self, endpoint_id: int, *, limit: int | None = None,
+                         ) -> AsyncPaginator[t.WebhookMessage]:
+        return self.paginate(_hook(endpoint_id, "messages"), params(limit=limit))
+
+    async def redeliver_webhook_message(self, endpoint_id: int,
+                                        msg_id: str) -> t.WebhookMessage:
+        return await self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
+                                                "redeliver"))

@@ -12,6 +12,8 @@ from typing import Any, Literal, TypedDict
 FeedStatusName = Literal["fresh", "late", "stale", "down", "unknown"]
 Scope = Literal["read", "read_write"]
 Interval = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
+WebhookEvent = Literal["price.updated", "alert.opened", "alert.resolved", "feed.status_changed"]
+WebhookMessageStatus = Literal["pending", "delivered", "failed"]
 
 
 class Asset(TypedDict):
@@ -191,3 +193,39 @@ class UsageDay(TypedDict):
 
 Usage = TypedDict("Usage", {"tier": str, "limits": dict[str, int], "from": str, "to": str,
                             "total_calls": int, "days": list[UsageDay]})
+
+
+class WebhookEndpoint(TypedDict):
+    id: int
+    url: str
+    description: str
+    events: list[WebhookEvent]
+    pairs: list[str]
+    enabled: bool
+    disabled_reason: str
+    failing_since: str | None
+    created_at: str
+
+
+class NewWebhookEndpoint(WebhookEndpoint):
+    secret: str  # whsec_…: verifies signatures; shown on creation and rotation only
+
+
+class DeliveryAttempt(TypedDict):
+    started_at: str
+    status_code: int | None
+    latency_ms: int
+    response_snippet: str
+    error: str
+
+
+class WebhookMessage(TypedDict):
+    msg_id: str  # the `webhook-id` header
+    event_type: WebhookEvent | Literal["webhook.test"]
+    body: str  # the JSON body, byte for byte as signed and sent
+    status: WebhookMessageStatus
+    created_at: str
+    attempts_made: int
+    next_attempt_at: str
+    delivered_at: str | None
+    recent_attempts: list[DeliveryAttempt]  # the latest (up to 5), newest first
