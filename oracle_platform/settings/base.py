@@ -205,6 +205,11 @@ OP_OUTBOUND_ALLOWED_HOSTS = env.list("OP_OUTBOUND_ALLOWED_HOSTS", default=[])
 OP_OUTBOUND_TIMEOUT = env.float("OP_OUTBOUND_TIMEOUT", default=5.0)
 # An endpoint failing this long (no success in between) is disabled and its org told by email.
 OP_WEBHOOK_DISABLE_AFTER_HOURS = env.float("OP_WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
+# Vendor endpoints of the Telegram and PagerDuty transports (apps/alerts/transports). Tests and
+# the devnet point them at local receivers (whose host must then be in OP_OUTBOUND_ALLOWED_HOSTS).
+OP_TELEGRAM_API_URL = env.str("OP_TELEGRAM_API_URL", default="https://api.telegram.org")
+OP_PAGERDUTY_EVENTS_URL = env.str("OP_PAGERDUTY_EVENTS_URL",
+                                  default="https://events.pagerduty.com/v2/enqueue")
 # Per plan: requests per minute and per day (per key and per organization), the longest history
 # span one request may ask for, and concurrent WebSocket API connections per organization.
 OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={
