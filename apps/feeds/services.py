@@ -19,7 +19,7 @@ from django.utils.http import http_date
 from . import partitions
 from .fields import sqlite_datetime
 from .models import Asset, PriceObservation, QuarantinedRead
-from .signals import observations_stored
+from .signals import observations_stored, pairs_refreshed
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +362,28 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
     from .live import publish_states
 
     publish_states(states)
+    for receiver, result in pairs_refreshed.send_robust(sender=Pair, states=states):
+        if isinstance(result, Exception):
+            logger.error("pairs_refreshed receiver %s failed", receiver, exc_info=result)
     return states
+
+
+def refresh_aged_states(*, max_age: float | None = None, now: datetime | None = None) -> int:
+    """Recompute the pairs whose cached state is older than `max_age` seconds (or missing):
+    statuses age with time even when no price arrives — a frozen source must turn late, then
+    stale, and alerts must see it. Returns how many pairs were refreshed."""
+    from .models import Pair
+
+    now = now or timezone.now()
+    max_age = settings.OP_STATE_MAX_AGE_SECONDS if max_age is None else max_age
+    pair_ids = list(Pair.objects.filter(feeds__enabled=True).distinct().values_list("pk",
+                                                                                   flat=True))
+    found = cache.get_many([state_key(pk) for pk in pair_ids])
+    aged = [pk for pk in pair_ids if (state := found.get(state_key(pk))) is None
+            or (now - datetime.fromisoformat(state["computed_at"])).total_seconds() > max_age]
+    if aged:
+        refresh_pairs(aged, now=now)
+    return len(aged)
 
 
 def toggle_watch(membership, pair) -> bool:

@@ -17,6 +17,12 @@ def refresh_pairs(pair_ids: list[int]) -> None:
     services.refresh_pairs(pair_ids)
 
 
+@shared_task(name="feeds.refresh_aged_states", ignore_result=True)
+def refresh_aged_states() -> int:
+    """Recompute pairs whose state has not been recomputed for OP_STATE_MAX_AGE_SECONDS."""
+    return services.refresh_aged_states()
+
+
 @shared_task(name="feeds.prune_observations")
 def prune_observations() -> dict:
     """Delete raw observations older than OP_OBSERVATION_RETENTION_DAYS and 1-minute bars

@@ -182,6 +182,9 @@ OP_CONSENSUS_OUTLIER_BPS = Decimal(env.str("OP_CONSENSUS_OUTLIER_BPS", default="
 OP_INGESTION_DELAY_SECONDS = env.float("OP_INGESTION_DELAY_SECONDS", default=30.0)
 OP_WS_MAX_CONNECTIONS_PER_USER = env.int("OP_WS_MAX_CONNECTIONS_PER_USER", default=10)
 OP_HEALTH_WINDOW_SECONDS = env.int("OP_HEALTH_WINDOW_SECONDS", default=3600)
+# A pair's cached state older than this is recomputed by a periodic task even without new
+# prices, so statuses age (late, stale, down) and alerts see it.
+OP_STATE_MAX_AGE_SECONDS = env.float("OP_STATE_MAX_AGE_SECONDS", default=10.0)
 
 # --- Public API -----------------------------------------------------------------------------------
 # Stored API keys are HMAC-SHA256'd under this key (SECRET_KEY when empty); changing it voids

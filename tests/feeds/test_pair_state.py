@@ -151,3 +151,17 @@ def test_each_consensus_is_kept_in_the_pairs_consensus_bars(eth):
     refresh_pairs([eth.pk], now=NOW)
     bar = ConsensusBar.objects.get(pair=eth, resolution=60)
     assert (bar.close, bar.count) == (Decimal("3401"), 1)
+
+
+def test_aged_states_are_recomputed_so_a_frozen_source_turns_stale(eth):
+    from apps.feeds.services import refresh_aged_states
+    from tests.factories import priced
+
+    chainlink = priced(eth, "chainlink", "3400")
+    assert refresh_aged_states() == 1  # never computed yet
+    assert refresh_aged_states() == 0  # fresh enough
+    later = timezone.now() + timedelta(hours=3)
+    cache.set(last_sync_key(chainlink.protocol_id, chainlink.chain_id), later)  # our sync is on
+    assert refresh_aged_states(now=later) == 1
+    [row] = cache.get(state_key(eth.pk))["feeds"]
+    assert row["status"] in ("stale", "down")
