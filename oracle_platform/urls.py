@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.api_keys.urls")),
+    path("", include("apps.alerts.urls")),
     path("", include("apps.devnet.urls")),
     path("", include("apps.feeds.urls")),
     path("", include("apps.protocols.urls")),
