@@ -125,3 +125,116 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.status_code or self.error}"
+
+
+# --- rules and incidents -----------------------------------------------------------------------
+
+class Rule(models.Model):
+    """A condition an organization wants to be told about, over a scope of subjects.
+
+    Subjects are feeds (price, deviation and status rules on feeds) or pairs (consensus rules).
+    `params` by kind: price_above / price_below {"price": "3000", "hysteresis_bps": "10"};
+    deviation {"bps": "50"}; status {"statuses": ["stale", "down"]}; consensus_unavailable {}.
+    """
+
+    class Kind(models.TextChoices):
+        PRICE_ABOVE = "price_above", "Price above"
+        PRICE_BELOW = "price_below", "Price below"
+        DEVIATION = "deviation", "Deviation from consensus"
+        STATUS = "status", "Feed status"
+        CONSENSUS_UNAVAILABLE = "consensus_unavailable", "Consensus unavailable"
+
+    class Scope(models.TextChoices):
+        FEED = "feed", "One feed"
+        PAIR = "pair", "A pair (its consensus, or each of its feeds)"
+        PROTOCOL = "protocol", "A protocol's feeds"
+        ALL = "all", "Everything"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    target = models.CharField(max_length=120, blank=True,
+                              help_text="Feed key, pair slug or protocol slug; empty for all")
+    params = models.JSONField(default=dict, blank=True)
+    for_seconds = models.PositiveIntegerField(
+        default=0, help_text="The condition must hold this long before an incident opens")
+    resolve_after_seconds = models.PositiveIntegerField(
+        default=60, help_text="…and be clear this long before it resolves (no flapping)")
+    channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    severity = models.CharField(max_length=10, default="warning",
+                                choices=[(s, s) for s in ("critical", "warning", "info")])
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["organization", "enabled"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Condition(models.Model):
+    """Where a (rule, subject) stands between evaluations: since when it breaches or is clear.
+    What makes `for_seconds` and `resolve_after_seconds` work across evaluations."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="conditions")
+    subject = models.CharField(max_length=120)
+    breaching_since = models.DateTimeField(null=True, blank=True)
+    clear_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "subject"],
+                                               name="condition_rule_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.subject}"
+
+
+class Incident(models.Model):
+    """One per (rule, subject) while its condition holds."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="incidents")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="incidents"
+    )
+    subject = models.CharField(max_length=120)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    summary = models.CharField(max_length=300)
+    value = models.CharField(max_length=80, blank=True, help_text="What breached, as a string")
+    opened_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [models.UniqueConstraint(
+            fields=["rule", "subject"], condition=~models.Q(state="resolved"),
+            name="incident_one_unresolved_per_subject")]
+        indexes = [models.Index(fields=["organization", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.subject} ({self.state})"
+
+
+class IncidentEvent(models.Model):
+    """The incident's timeline: opened, notified via X, acknowledged by Y, resolved."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.kind} {self.detail}"

@@ -1,0 +1,233 @@
+"""Rule evaluation: the pairs' latest states (what refresh_pairs computes) against every
+enabled rule, turning conditions into incidents.
+
+Per (rule, subject) a Condition remembers since when it breaches or is clear, so an incident
+opens only once the condition has held for `for_seconds`, and resolves only once it has been
+clear for `resolve_after_seconds` — price rules also have a hysteresis band, so a value
+hovering at the threshold neither flaps nor spams. Incidents and their `alert.opened` /
+`alert.resolved` webhook messages are written in one transaction; the rule's channels are told
+after it commits, one notification per rule for all the subjects that opened together (a whole
+protocol going stale is one message, not forty).
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .models import Condition, Event, Incident, IncidentEvent, Rule
+
+logger = logging.getLogger(__name__)
+
+FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS}
+DEFAULT_STATUSES = ("stale", "down")
+DEFAULT_HYSTERESIS_BPS = Decimal("10")
+
+
+@dataclass(frozen=True)
+class Reading:
+    subject: str
+    breaching: bool | None  # None: inside a hysteresis band, keep the current state
+    value: str
+    summary: str
+
+
+def readings(rule: Rule, states: Iterable[dict]) -> list[Reading]:
+    """The rule's subjects among these pair states, each breaching or not."""
+    found = []
+    for state in states:
+        if rule.kind in FEED_KINDS or (rule.kind in (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW)
+                                       and rule.scope == Rule.Scope.FEED):
+            found += [_feed_reading(rule, row) for row in state["feeds"]
+                      if row["converted_from"] is None and _feed_in_scope(rule, state, row)]
+        elif _pair_in_scope(rule, state):
+            found.append(_pair_reading(rule, state))
+    return [r for r in found if r is not None]
+
+
+def _feed_in_scope(rule: Rule, state: dict, row: dict) -> bool:
+    return {Rule.Scope.FEED: row["key"] == rule.target,
+            Rule.Scope.PAIR: state["pair"] == rule.target,
+            Rule.Scope.PROTOCOL: row["protocol"] == rule.target,
+            Rule.Scope.ALL: True}[rule.scope]
+
+
+def _pair_in_scope(rule: Rule, state: dict) -> bool:
+    return rule.scope == Rule.Scope.ALL or (rule.scope == Rule.Scope.PAIR
+                                            and state["pair"] == rule.target)
+
+
+def _feed_reading(rule: Rule, row: dict) -> Reading | None:
+    key = row["key"]
+    if rule.kind == Rule.Kind.STATUS:
+        statuses = rule.params.get("statuses") or DEFAULT_STATUSES
+        # "unknown" (our own ingestion delayed) is never one of them: such rules stay quiet.
+        return Reading(key, row["status"] in statuses, row["status"],
+                       f"{key} is {row['status']}" + (f": {row['reason']}" if row["reason"]
+                                                      else ""))
+    if rule.kind == Rule.Kind.DEVIATION:
+        if row.get("deviation_bps") is None:
+            return Reading(key, False, "", f"{key} has no deviation")
+        deviation = Decimal(row["deviation_bps"])
+        limit = Decimal(str(rule.params["bps"]))
+        return Reading(key, abs(deviation) > limit, row["deviation_bps"],
+                       f"{key} is {deviation} bps from consensus (limit {limit})")
+    return _price_reading(rule, key, row["price"])
+
+
+def _pair_reading(rule: Rule, state: dict) -> Reading | None:
+    pair = state["pair"]
+    if rule.kind == Rule.Kind.CONSENSUS_UNAVAILABLE:
+        missing = state["consensus"] is None
+        return Reading(pair, missing, state["reason"] if missing else state["consensus"],
+                       f"{pair} has no consensus: {state['reason']}" if missing
+                       else f"{pair} consensus {state['consensus']}")
+    return _price_reading(rule, pair, state["consensus"])
+
+
+def _price_reading(rule: Rule, subject: str, price: str | None) -> Reading | None:
+    if price is None:
+        return None  # no price: nothing to compare (other rules cover a missing price)
+    value, threshold = Decimal(price), Decimal(str(rule.params["price"]))
+    band = threshold * Decimal(str(rule.params.get("hysteresis_bps",
+                                                   DEFAULT_HYSTERESIS_BPS))) / 10_000
+    above = rule.kind == Rule.Kind.PRICE_ABOVE
+    if (value > threshold) if above else (value < threshold):
+        breaching = True
+    elif (value < threshold - band) if above else (value > threshold + band):
+        breaching = False
+    else:
+        breaching = None
+    word = "above" if above else "below"
+    return Reading(subject, breaching, price, f"{subject} at {price}, {word} {threshold}"
+                   if breaching else f"{subject} at {price} (threshold {threshold})")
+
+
+# --- applying readings --------------------------------------------------------------------------
+
+def evaluate(states: Iterable[dict], *, now: datetime | None = None,
+             rules: Iterable[Rule] | None = None) -> dict[str, list[Incident]]:
+    """Evaluate every enabled rule (or `rules`) against these pair states; returns the incidents
+    opened and resolved."""
+    now = now or timezone.now()
+    states = list(states)
+    rules = list(rules if rules is not None else
+                 Rule.objects.filter(enabled=True).select_related("organization"))
+    by_rule = {rule: readings(rule, states) for rule in rules}
+    by_rule = {rule: found for rule, found in by_rule.items() if found}
+    if not by_rule:
+        return {"opened": [], "resolved": []}
+    with transaction.atomic():
+        opened, resolved = _apply(by_rule, now)
+    if opened or resolved:
+        transaction.on_commit(lambda: _notify(opened, resolved))
+    return {"opened": opened, "resolved": resolved}
+
+
+def _apply(by_rule: dict[Rule, list[Reading]], now: datetime
+           ) -> tuple[list[Incident], list[Incident]]:
+    pairs = [(rule.pk, r.subject) for rule, found in by_rule.items() for r in found]
+    rule_ids, subjects = {p[0] for p in pairs}, {p[1] for p in pairs}
+    conditions = {(c.rule_id, c.subject): c for c in Condition.objects.select_for_update()
+                  .filter(rule_id__in=rule_ids, subject__in=subjects)}
+    incidents = {(i.rule_id, i.subject): i for i in Incident.objects.select_for_update()
+                 .filter(rule_id__in=rule_ids, subject__in=subjects)
+                 .exclude(state=Incident.State.RESOLVED)}
+    opened, resolved, changed, created = [], [], [], []
+    for rule, found in by_rule.items():
+        for reading in found:
+            key = (rule.pk, reading.subject)
+            condition = conditions.get(key)
+            if condition is None:
+                condition = Condition(rule=rule, subject=reading.subject)
+                created.append(condition)
+            else:
+                changed.append(condition)
+            incident = incidents.get(key)
+            if reading.breaching or (reading.breaching is None and incident is not None):
+                condition.clear_since = None
+                if reading.breaching:
+                    condition.breaching_since = condition.breaching_since or now
+                if incident is None and condition.breaching_since is not None and \
+                        now - condition.breaching_since >= timedelta(seconds=rule.for_seconds):
+                    opened.append(_open(rule, reading, now))
+            else:
+                condition.breaching_since = None
+                if incident is not None:
+                    condition.clear_since = condition.clear_since or now
+                    if now - condition.clear_since >= timedelta(
+                            seconds=rule.resolve_after_seconds):
+                        resolved.append(_resolve(incident, reading, now))
+                        condition.clear_since = None
+    Condition.objects.bulk_create(created)
+    Condition.objects.bulk_update(changed, ["breaching_since", "clear_since"])
+    return opened, resolved
+
+
+def _open(rule: Rule, reading: Reading, now: datetime) -> Incident:
+    incident = Incident.objects.create(rule=rule, organization_id=rule.organization_id,
+                                       subject=reading.subject, summary=reading.summary[:300],
+                                       value=reading.value[:80], opened_at=now)
+    IncidentEvent.objects.create(incident=incident, at=now, kind="opened",
+                                 detail=reading.summary[:300])
+    services.publish(rule.organization_id, Event.ALERT_OPENED, _payload(incident), now=now)
+    return incident
+
+
+def _resolve(incident: Incident, reading: Reading, now: datetime) -> Incident:
+    incident.state, incident.resolved_at = Incident.State.RESOLVED, now
+    incident.save(update_fields=["state", "resolved_at"])
+    IncidentEvent.objects.create(incident=incident, at=now, kind="resolved",
+                                 detail=reading.summary[:300])
+    services.publish(incident.organization_id, Event.ALERT_RESOLVED, _payload(incident),
+                     now=now)
+    return incident
+
+
+def _payload(incident: Incident) -> dict:
+    rule = incident.rule
+    return {"incident": incident.pk, "state": incident.state, "subject": incident.subject,
+            "summary": incident.summary, "value": incident.value, "severity": rule.severity,
+            "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
+            "opened_at": incident.opened_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None}
+
+
+def _notify(opened: list[Incident], resolved: list[Incident]) -> None:
+    """Tell each rule's channels: one notification per rule and transition."""
+    from .notifications import Notification, notify_channel
+
+    groups: dict[tuple[int, str], list[Incident]] = defaultdict(list)
+    for kind, incidents in (("opened", opened), ("resolved", resolved)):
+        for incident in incidents:
+            groups[(incident.rule_id, kind)].append(incident)
+    for (_, kind), incidents in groups.items():
+        rule, first = incidents[0].rule, incidents[0]
+        subjects = [i.subject for i in incidents]
+        title = (f"{rule.name}: {first.subject}" if len(incidents) == 1
+                 else f"{rule.name}: {len(incidents)} subjects")
+        summary = first.summary if len(incidents) == 1 else "; ".join(
+            i.summary for i in incidents[:20]) + (" …" if len(incidents) > 20 else "")
+        notification = Notification(
+            kind=kind, title=title[:200], summary=summary, severity=rule.severity,
+            organization=rule.organization.name, subject=", ".join(subjects)[:200],
+            dedup_key=f"incident-{first.pk}" if len(incidents) == 1
+            else f"rule-{rule.pk}-{first.opened_at:%Y%m%d%H%M%S}",
+            occurred_at=first.resolved_at or first.opened_at,
+            details={"rule": rule.name, "subjects": str(len(incidents))},
+            incident_url=None, ack_url=None)
+        for channel in rule.channels.filter(enabled=True):
+            delivery = notify_channel(channel, notification)
+            at = timezone.now()
+            IncidentEvent.objects.bulk_create([
+                IncidentEvent(incident=incident, at=at, kind="notified" if delivery.ok
+                              else "notify_failed",
+                              detail=f"{channel.name} ({channel.kind}): {delivery.detail}"[:300])
+                for incident in incidents])

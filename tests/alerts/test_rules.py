@@ -1,0 +1,157 @@
+"""Rules → incidents: scopes, durations, hysteresis, grouping, the outbox, the channels."""
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.alerts.evaluate import evaluate
+from apps.alerts.models import Channel, Incident, Rule, WebhookMessage
+from apps.alerts.services import create_endpoint
+from tests.factories import AssetFactory, PairFactory, priced
+
+T0 = timezone.now().replace(microsecond=0)
+
+
+def row(key, protocol="chainlink", price="3400", status="fresh", deviation="0.00", reason=""):
+    return {"feed": 1, "key": key, "protocol": protocol, "heartbeat": 3600, "status": status,
+            "reason": reason, "age": 5.0, "price": price, "source_ts": T0.isoformat(),
+            "verified": None, "converted_from": None, "deviation_bps": deviation,
+            "outlier": False}
+
+
+def state(pair="ETH-USD", consensus="3400", feeds=(), reason=""):
+    return {"pair": pair, "computed_at": T0.isoformat(), "consensus": consensus,
+            "reason": reason, "votes": 2, "feeds": list(feeds)}
+
+
+@pytest.fixture
+def rule(tenants):
+    def make(**fields):
+        fields.setdefault("name", "r")
+        fields.setdefault("resolve_after_seconds", 0)
+        return Rule.objects.create(organization=tenants["org"], **fields)
+    return make
+
+
+def at(seconds):
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_a_stale_feed_opens_one_incident_while_it_stays_stale(rule):
+    r = rule(kind="status", scope="protocol", target="chainlink")
+    stale = [state(feeds=[row("cl-eth", status="stale", reason="no update for 2 h")])]
+    assert len(evaluate(stale, now=at(0))["opened"]) == 1
+    assert evaluate(stale, now=at(10))["opened"] == []  # still one incident
+    incident = Incident.objects.get(rule=r)
+    assert incident.subject == "cl-eth" and "no update for 2 h" in incident.summary
+    assert [e.kind for e in incident.events.all()] == ["opened"]
+
+
+def test_the_condition_must_hold_for_its_duration_before_opening(rule):
+    rule(kind="deviation", scope="pair", target="ETH-USD", params={"bps": "50"},
+         for_seconds=30)
+    far = [state(feeds=[row("cl-eth", deviation="-80.00")])]
+    assert evaluate(far, now=at(0))["opened"] == []
+    assert evaluate(far, now=at(29))["opened"] == []
+    assert len(evaluate(far, now=at(30))["opened"]) == 1
+
+
+def test_a_blip_shorter_than_the_duration_never_opens(rule):
+    rule(kind="deviation", scope="all", params={"bps": "50"}, for_seconds=30)
+    evaluate([state(feeds=[row("cl-eth", deviation="80.00")])], now=at(0))
+    evaluate([state(feeds=[row("cl-eth", deviation="10.00")])], now=at(20))  # back in band
+    assert evaluate([state(feeds=[row("cl-eth", deviation="80.00")])],
+                    now=at(40))["opened"] == []  # the clock started again at 40
+    assert Incident.objects.count() == 0
+
+
+def test_resolution_waits_until_clear_for_long_enough(rule):
+    rule(kind="status", scope="all", resolve_after_seconds=60)
+    evaluate([state(feeds=[row("cl-eth", status="down")])], now=at(0))
+    fresh = [state(feeds=[row("cl-eth", status="fresh")])]
+    assert evaluate(fresh, now=at(10))["resolved"] == []
+    evaluate([state(feeds=[row("cl-eth", status="down")])], now=at(30))  # flaps back
+    assert evaluate(fresh, now=at(80))["resolved"] == []  # clear since 80 only
+    [resolved] = evaluate(fresh, now=at(140))["resolved"]
+    assert resolved.state == "resolved" and resolved.resolved_at == at(140)
+
+
+def test_price_thresholds_have_a_hysteresis_band(rule):
+    rule(kind="price_above", scope="pair", target="ETH-USD",
+         params={"price": "3500", "hysteresis_bps": "100"})  # band: 3465 .. 3500
+    assert len(evaluate([state(consensus="3501")], now=at(0))["opened"]) == 1
+    assert evaluate([state(consensus="3480")], now=at(5))["resolved"] == []  # in the band
+    assert len(evaluate([state(consensus="3460")], now=at(10))["resolved"]) == 1
+    assert evaluate([state(consensus="3480")], now=at(15))["opened"] == []  # not above
+
+
+def test_scopes_pick_their_subjects(rule):
+    states = [state(feeds=[row("cl-eth", status="stale"), row("py-eth", "pyth", status="stale")]),
+              state("BTC-USD", feeds=[row("cl-btc", status="stale")])]
+    cases = {("feed", "py-eth"): {"py-eth"}, ("pair", "BTC-USD"): {"cl-btc"},
+             ("protocol", "chainlink"): {"cl-eth", "cl-btc"},
+             ("all", ""): {"cl-eth", "py-eth", "cl-btc"}}
+    for (scope, target), expected in cases.items():
+        r = rule(kind="status", scope=scope, target=target)
+        assert {i.subject for i in evaluate(states, now=at(0), rules=[r])["opened"]} == expected
+
+
+def test_ingestion_delays_keep_staleness_rules_quiet(rule):
+    rule(kind="status", scope="all", params={"statuses": ["late", "stale", "down"]})
+    delayed = [state(feeds=[row("cl-eth", status="unknown", reason="ingestion delayed")])]
+    assert evaluate(delayed, now=at(0))["opened"] == []
+
+
+def test_consensus_unavailable(rule):
+    rule(kind="consensus_unavailable", scope="all")
+    [incident] = evaluate([state(consensus=None, reason="no fresh votes")], now=at(0))["opened"]
+    assert incident.subject == "ETH-USD" and "no fresh votes" in incident.summary
+
+
+def test_an_incident_writes_its_webhook_in_the_same_transaction(rule, tenants, settings):
+    settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    endpoint = create_endpoint(tenants["org"], url="http://127.0.0.1:9/in",
+                               events=["alert.opened", "alert.resolved"])
+    rule(kind="status", scope="all")
+    evaluate([state(feeds=[row("cl-eth", status="down")])], now=at(0))
+    evaluate([state(feeds=[row("cl-eth", status="fresh")])], now=at(5))
+    bodies = [json.loads(m.body) for m in WebhookMessage.objects.filter(endpoint=endpoint)
+              .order_by("created_at")]
+    assert [b["type"] for b in bodies] == ["alert.opened", "alert.resolved"]
+    assert bodies[0]["data"]["subject"] == "cl-eth" and bodies[1]["data"]["state"] == "resolved"
+
+
+def test_many_subjects_failing_together_make_one_notification(
+        rule, tenants, django_capture_on_commit_callbacks):
+    channel = Channel.objects.create(organization=tenants["org"], kind="email", name="desk",
+                                     config=json.dumps({"to": ["desk@example.com"]}))
+    r = rule(kind="status", scope="protocol", target="chainlink", severity="critical")
+    r.channels.add(channel)
+    down = [state(feeds=[row(f"cl-{n}", status="down") for n in range(40)])]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(evaluate(down, now=at(0))["opened"]) == 40
+    assert len(mail.outbox) == 1 and "40 subjects" in mail.outbox[0].subject
+    incident = Incident.objects.filter(rule=r).first()
+    assert [e.kind for e in incident.events.all()] == ["opened", "notified"]
+
+
+def test_other_organizations_rules_do_not_see_each_others_incidents(rule, tenants):
+    mine = rule(kind="status", scope="all")
+    theirs = Rule.objects.create(organization=tenants["outsider_org"], name="t",
+                                 kind="status", scope="all")
+    evaluate([state(feeds=[row("cl-eth", status="down")])], now=at(0))
+    assert Incident.objects.get(rule=mine).organization == tenants["org"]
+    assert Incident.objects.get(rule=theirs).organization == tenants["outsider_org"]
+
+
+def test_stored_prices_drive_the_rules_end_to_end(rule, django_capture_on_commit_callbacks):
+    rule(kind="price_above", scope="pair", target="ETH-USD", params={"price": "3000"})
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    with django_capture_on_commit_callbacks(execute=True):
+        priced(eth, "chainlink", "3400")
+    with django_capture_on_commit_callbacks(execute=True):
+        priced(eth, "pyth", "3402")  # two votes: a consensus of 3401
+    incident = Incident.objects.get()
+    assert incident.subject == "ETH-USD" and incident.value == "3401.00000000"
