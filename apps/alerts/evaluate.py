@@ -27,7 +27,6 @@ from .models import Condition, Event, Incident, IncidentEvent, Rule
 logger = logging.getLogger(__name__)
 
 FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS}
-DEFAULT_STATUSES = ("stale", "down")
 DEFAULT_HYSTERESIS_BPS = Decimal("10")
 
 
@@ -67,7 +66,7 @@ def _pair_in_scope(rule: Rule, state: dict) -> bool:
 def _feed_reading(rule: Rule, row: dict) -> Reading | None:
     key = row["key"]
     if rule.kind == Rule.Kind.STATUS:
-        statuses = rule.params.get("statuses") or DEFAULT_STATUSES
+        statuses = rule.params.get("statuses") or Rule.DEFAULT_STATUSES
         # "unknown" (our own ingestion delayed) is never one of them: such rules stay quiet.
         return Reading(key, row["status"] in statuses, row["status"],
                        f"{key} is {row['status']}" + (f": {row['reason']}" if row["reason"]

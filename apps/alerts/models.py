@@ -144,6 +144,8 @@ class Rule(models.Model):
         STATUS = "status", "Feed status"
         CONSENSUS_UNAVAILABLE = "consensus_unavailable", "Consensus unavailable"
 
+    DEFAULT_STATUSES = ("stale", "down")  # a status rule without params.statuses
+
     class Scope(models.TextChoices):
         FEED = "feed", "One feed"
         PAIR = "pair", "A pair (its consensus, or each of its feeds)"

@@ -16,8 +16,10 @@ import logging
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core import signing as signing_tokens
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -26,7 +28,16 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Organization, Role
 
 from . import outbound, signing
-from .models import DeliveryAttempt, Event, WebhookEndpoint, WebhookMessage
+from .models import (
+    Channel,
+    DeliveryAttempt,
+    Event,
+    Incident,
+    IncidentEvent,
+    Rule,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -240,3 +251,185 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
         f"We stopped sending webhooks to {url}: {reason}.\n"
         "Fix the receiver, then enable the endpoint again; pending messages resume.",
         None, recipients, fail_silently=True))
+
+
+# --- channels -----------------------------------------------------------------------------------
+
+def create_channel(organization: Organization, *, kind: str, name: str,
+                   config: dict) -> Channel:
+    from .transports import TRANSPORTS
+
+    errors = {}
+    if kind not in TRANSPORTS:
+        errors["kind"] = f"One of: {', '.join(TRANSPORTS)}."
+    if not name.strip():
+        errors["name"] = "A channel needs a name."
+    if errors:
+        raise ValidationError(errors)
+    cleaned = TRANSPORTS[kind].validate_config(config)
+    return Channel.objects.create(organization=organization, kind=kind, name=name.strip()[:100],
+                                  config=json.dumps(cleaned))
+
+
+def update_channel(channel: Channel, *, name: str, config: dict | None = None,
+                   enabled: bool = True) -> Channel:
+    """A new name, and a new config if given (kept as is otherwise: its secrets are never sent
+    back to browsers to be resubmitted); enabling clears the reason it was disabled."""
+    from .transports import TRANSPORTS
+
+    if not name.strip():
+        raise ValidationError({"name": "A channel needs a name."})
+    if config is not None:
+        channel.config = json.dumps(TRANSPORTS[channel.kind].validate_config(config))
+    channel.name = name.strip()[:100]
+    if enabled and not channel.enabled:
+        channel.disabled_reason = ""
+    channel.enabled = enabled
+    channel.save()
+    return channel
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+PRICE_KINDS = {Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW}
+STATUSES = ("late", "stale", "down")
+MAX_SECONDS = 7 * 86400
+MAX_RULES = 500
+
+
+def _decimal(value: object, name: str, errors: dict, *, low: str = "0",
+             high: str | None = None) -> str | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors[name] = "A decimal number (as a string, e.g. \"3000.5\")."
+        return None
+    if not number.is_finite() or number <= Decimal(low) or (high and number > Decimal(high)):
+        errors[name] = f"Must be above {low}" + (f" and at most {high}." if high else ".")
+        return None
+    return str(number)
+
+
+def _clean_rule(organization: Organization, *, kind: str, scope: str, target: str,
+                params: dict, for_seconds: int, resolve_after_seconds: int, severity: str,
+                channels: Iterable[int]) -> dict:
+    from apps.feeds.models import Feed, Pair
+    from apps.protocols.models import Protocol
+
+    errors: dict[str, str] = {}
+    if kind not in Rule.Kind.values:
+        errors["kind"] = f"One of: {', '.join(Rule.Kind.values)}."
+    if scope not in Rule.Scope.values:
+        errors["scope"] = f"One of: {', '.join(Rule.Scope.values)}."
+    elif kind in PRICE_KINDS and scope not in (Rule.Scope.FEED, Rule.Scope.PAIR):
+        errors["scope"] = "A price rule is about one feed or one pair."
+    elif kind == Rule.Kind.CONSENSUS_UNAVAILABLE and scope not in (Rule.Scope.PAIR,
+                                                                   Rule.Scope.ALL):
+        errors["scope"] = "Consensus is a pair's: scope pair or all."
+    lookups = {Rule.Scope.FEED: Feed.objects.filter(key=target),
+               Rule.Scope.PAIR: Pair.objects.filter(slug=target),
+               Rule.Scope.PROTOCOL: Protocol.objects.filter(slug=target)}
+    if scope in lookups and not lookups[scope].exists():
+        errors["target"] = f"No {scope} {target!r}."
+    target = "" if scope == Rule.Scope.ALL else target
+    cleaned: dict = {}
+    params = params if isinstance(params, dict) else {}
+    if kind in PRICE_KINDS:
+        cleaned["price"] = _decimal(params.get("price"), "params.price", errors)
+        if "hysteresis_bps" in params:
+            cleaned["hysteresis_bps"] = _decimal(params["hysteresis_bps"],
+                                                 "params.hysteresis_bps", errors, low="-1",
+                                                 high="1000")
+    elif kind == Rule.Kind.DEVIATION:
+        cleaned["bps"] = _decimal(params.get("bps"), "params.bps", errors, high="10000")
+    elif kind == Rule.Kind.STATUS:
+        statuses = params.get("statuses", list(Rule.DEFAULT_STATUSES))
+        if not isinstance(statuses, list) or not statuses or set(statuses) - set(STATUSES):
+            errors["params.statuses"] = f"A non-empty list of: {', '.join(STATUSES)}."
+        cleaned["statuses"] = statuses
+    for name, value in (("for_seconds", for_seconds),
+                        ("resolve_after_seconds", resolve_after_seconds)):
+        if not isinstance(value, int) or not 0 <= value <= MAX_SECONDS:
+            errors[name] = f"Whole seconds from 0 to {MAX_SECONDS}."
+    if severity not in ("critical", "warning", "info"):
+        errors["severity"] = "One of: critical, warning, info."
+    channel_ids = list(channels)
+    owned = set(Channel.objects.filter(organization=organization, pk__in=channel_ids)
+                .values_list("pk", flat=True))
+    if set(channel_ids) - owned:
+        errors["channels"] = "Unknown channels."
+    if errors:
+        raise ValidationError(errors)
+    return {"kind": kind, "scope": scope, "target": target, "params": cleaned,
+            "for_seconds": for_seconds, "resolve_after_seconds": resolve_after_seconds,
+            "severity": severity, "channels": sorted(owned)}
+
+
+def create_rule(organization: Organization, *, name: str, kind: str, scope: str,
+                target: str = "", params: dict | None = None, for_seconds: int = 0,
+                resolve_after_seconds: int = 60, severity: str = "warning",
+                channels: Iterable[int] = ()) -> Rule:
+    if not name.strip():
+        raise ValidationError({"name": "A rule needs a name."})
+    if organization.alert_rules.count() >= MAX_RULES:
+        raise ValidationError({"name": f"At most {MAX_RULES} rules per organization."})
+    fields = _clean_rule(organization, kind=kind, scope=scope, target=target,
+                         params=params or {}, for_seconds=for_seconds,
+                         resolve_after_seconds=resolve_after_seconds, severity=severity,
+                         channels=channels)
+    channel_ids = fields.pop("channels")
+    rule = Rule.objects.create(organization=organization, name=name.strip()[:100], **fields)
+    rule.channels.set(channel_ids)
+    return rule
+
+
+def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "",
+                params: dict | None = None, for_seconds: int = 0,
+                resolve_after_seconds: int = 60, severity: str = "warning",
+                channels: Iterable[int] = (), enabled: bool = True) -> Rule:
+    if not name.strip():
+        raise ValidationError({"name": "A rule needs a name."})
+    fields = _clean_rule(rule.organization, kind=kind, scope=scope, target=target,
+                         params=params or {}, for_seconds=for_seconds,
+                         resolve_after_seconds=resolve_after_seconds, severity=severity,
+                         channels=channels)
+    channel_ids = fields.pop("channels")
+    for field_name, value in fields.items():
+        setattr(rule, field_name, value)
+    rule.name, rule.enabled = name.strip()[:100], enabled
+    rule.save()
+    rule.channels.set(channel_ids)
+    return rule
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+ACK_SALT = "alerts.acknowledge"
+ACK_MAX_AGE = timedelta(days=7)
+
+
+def ack_token(incident: Incident) -> str:
+    """A token for the one-click acknowledge link in notifications (signed, expires)."""
+    return signing_tokens.dumps({"incident": incident.pk}, salt=ACK_SALT, compress=True)
+
+
+def incident_for_ack_token(token: str) -> Incident | None:
+    try:
+        data = signing_tokens.loads(token, salt=ACK_SALT,
+                                    max_age=ACK_MAX_AGE.total_seconds())
+    except signing_tokens.BadSignature:
+        return None
+    return Incident.objects.select_related("rule").filter(pk=data.get("incident")).first()
+
+
+def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> Incident:
+    """Someone is on it: recorded on the timeline (escalation stops there)."""
+    if incident.state != Incident.State.OPEN:
+        return incident
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident.state, incident.acknowledged_at = Incident.State.ACKNOWLEDGED, now
+        incident.save(update_fields=["state", "acknowledged_at"])
+        IncidentEvent.objects.create(incident=incident, at=now, kind="acknowledged",
+                                     detail=f"by {by}"[:300])
+    return incident
