@@ -1,28 +1,66 @@
-"""The organization's webhook pages: the endpoints with a create form, and each endpoint's
-detail (edit, rotate the secret, send a test event, delete, its recent messages with their
-attempts and a redeliver button). Everyone in the organization sees them; owners, admins and
-members change them. A signing secret is rendered once, straight into the response to the POST
-that made it (creation or rotation); it is never put in the session, a message or a log.
-Delivery itself is the periodic task's job: these pages only queue."""
+"""The organization's alerts pages.
+
+Webhooks: the endpoints with a create form, and each endpoint's detail (edit, rotate the secret,
+send a test event, delete, its recent messages with their attempts and a redeliver button).
+A signing secret is rendered once, straight into the response to the POST that made it
+(creation or rotation); it is never put in the session, a message or a log. Delivery itself is
+the periodic task's job: these pages only queue.
+
+Channels, rules and incidents: lists with create forms, and each one's detail (edit, delete; a
+channel's test notification; an incident's timeline and its Acknowledge button). A channel's
+stored credentials are never rendered: the pages show what identifies it (recipients, a chat
+id, a host, the last characters of a token).
+
+Everyone in the organization sees these pages; owners, admins and members change things, by
+POST only. Others get 404, also for another organization's object through their own slug.
+
+The acknowledge link of notifications (`incident_ack`) needs no login: its signed token is the
+authority. Its GET only shows what would be acknowledged (mail scanners fetch links); the
+POST, with its CSRF token, acknowledges.
+"""
 from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts import selectors
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can
 from apps.accounts.views import organization_member_required
 
 from . import services
-from .forms import EditWebhookEndpointForm, WebhookEndpointForm
-from .models import DeliveryAttempt, Event, WebhookEndpoint, WebhookMessage
+from .forms import (
+    RULE_ERROR_FIELDS,
+    SECRET_FIELDS,
+    ChannelConfigFields,
+    ChannelForm,
+    EditChannelForm,
+    EditRuleForm,
+    EditWebhookEndpointForm,
+    IncidentFilterForm,
+    RuleForm,
+    WebhookEndpointForm,
+)
+from .models import (
+    Channel,
+    DeliveryAttempt,
+    Event,
+    Incident,
+    Rule,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from .notifications import send_test_notification
 
 RECENT_MESSAGES = 50
 ATTEMPTS_SHOWN = 5
@@ -230,3 +268,392 @@ def redeliver(request: HttpRequest, membership: Membership, endpoint_id: int,
     note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
     messages.success(request, f"Message {message.msg_id} queued for redelivery.{note}")
     return _to_detail(membership, endpoint)
+
+
+# --- shared by channels, rules and incidents ----------------------------------------------------
+
+RECENT_INCIDENTS = 20
+INCIDENTS_SHOWN = 200
+UNRESOLVED = (Incident.State.OPEN, Incident.State.ACKNOWLEDGED)
+
+
+def _put_errors(form, error: ValidationError, field_for) -> None:
+    """A service's ValidationError onto `form`: each key on the field `field_for(key)` names,
+    or on the form as a whole."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, errors in error.message_dict.items():
+        name = field_for(key)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _alerts_context(membership: Membership, section: str, **context) -> dict:
+    return {"membership": membership, "organization": membership.organization,
+            "can_manage": can(membership, Action.MANAGE_ALERTS), "section": section, **context}
+
+
+# --- channels -----------------------------------------------------------------------------------
+
+def _channels_of(membership: Membership) -> QuerySet[Channel]:
+    return Channel.objects.filter(organization_id=membership.organization_id)
+
+
+def _own_channel(membership: Membership, channel_id: int) -> Channel:
+    return get_object_or_404(_channels_of(membership), pk=channel_id)
+
+
+def _stored_config(channel: Channel) -> dict:
+    try:
+        config = json.loads(channel.config or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _masked(value: object) -> str:
+    text = str(value or "")
+    return f"…{text[-4:]}" if len(text) > 8 else "…"
+
+
+def _host(url: object) -> str:
+    try:
+        return urlsplit(str(url or "")).hostname or "—"
+    except ValueError:
+        return "—"
+
+
+def channel_summary(channel: Channel) -> list[tuple[str, str]]:
+    """What identifies a channel's destination without its secrets (tokens, keys, URL paths and
+    signing secrets are never rendered)."""
+    config = _stored_config(channel)
+    if channel.kind == Channel.Kind.EMAIL:
+        return [("Recipients", ", ".join(str(a) for a in config.get("to") or []) or "—")]
+    if channel.kind == Channel.Kind.TELEGRAM:
+        return [("Chat id", str(config.get("chat_id") or "—")),
+                ("Bot token", _masked(config.get("bot_token")))]
+    if channel.kind == Channel.Kind.SLACK:
+        return [("Slack host", _host(config.get("url")))]
+    if channel.kind == Channel.Kind.PAGERDUTY:
+        return [("Routing key", _masked(config.get("routing_key")))]
+    if channel.kind == Channel.Kind.WEBHOOK:
+        return [("Host", _host(config.get("url"))), ("Signing secret", "set (not shown)")]
+    return []
+
+
+def _with_summary(channel: Channel) -> Channel:
+    channel.summary = channel_summary(channel)
+    return channel
+
+
+def _forget_secrets(form: ChannelConfigFields) -> None:
+    """A refused form is shown again without the credentials that were typed into it."""
+    if form.is_bound:
+        form.data = form.data.copy()
+        for name in SECRET_FIELDS:
+            form.data.pop(name, None)
+
+
+def _channels_page(request: HttpRequest, membership: Membership, *,
+                   form: ChannelForm | None = None, new_channel: Channel | None = None,
+                   secret: str | None = None, status: int = 200) -> HttpResponse:
+    channels = (_channels_of(membership).annotate(rule_count=Count("rules")))
+    return render(request, "alerts/channels.html", _alerts_context(
+        membership, "channels", channels=[_with_summary(c) for c in channels],
+        form=form or ChannelForm(), new_channel=new_channel, secret=secret), status=status)
+
+
+def _channel_page(request: HttpRequest, membership: Membership, channel: Channel, *,
+                  form: EditChannelForm | None = None, status: int = 200) -> HttpResponse:
+    return render(request, "alerts/channel.html", _alerts_context(
+        membership, "channels", channel=_with_summary(channel),
+        rules=channel.rules.order_by("name"),
+        form=form or EditChannelForm.for_channel(channel)), status=status)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def channels(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    return _channels_page(request, membership)
+
+
+@organization_member_required
+@require_POST
+@never_cache
+@sensitive_variables()
+def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    form = ChannelForm(request.POST)
+    if form.is_valid():
+        kind = form.cleaned_data["kind"]
+        try:
+            channel = services.create_channel(membership.organization, kind=kind,
+                                              name=form.cleaned_data["name"],
+                                              config=form.config())
+        except ValidationError as error:
+            _put_errors(form, error, lambda key: form.field_for(kind, key))
+        else:
+            messages.success(request, f"Added the channel {channel.name}.")
+            # A signing secret we generated is shown once, in this response only.
+            generated = (_stored_config(channel).get("secret")
+                         if kind == Channel.Kind.WEBHOOK
+                         and not form.cleaned_data.get("webhook_secret") else None)
+            if generated:
+                return _channels_page(request, membership, new_channel=channel,
+                                      secret=generated)
+            return redirect("alert_channel", slug=membership.organization.slug,
+                            channel_id=channel.pk)
+    _forget_secrets(form)
+    return _channels_page(request, membership, form=form, status=400)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def channel(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    return _channel_page(request, membership, _own_channel(membership, channel_id))
+
+
+@organization_member_required
+@require_POST
+@never_cache
+@sensitive_variables()
+def channel_update(request: HttpRequest, membership: Membership,
+                   channel_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    channel = _own_channel(membership, channel_id)
+    form = EditChannelForm(request.POST, kind=channel.kind)
+    if form.is_valid():
+        try:
+            services.update_channel(channel, name=form.cleaned_data["name"],
+                                    config=form.config(_stored_config(channel)),
+                                    enabled=form.cleaned_data["enabled"])
+        except ValidationError as error:  # refused before anything changed
+            _put_errors(form, error, lambda key: form.field_for(channel.kind, key))
+        else:
+            messages.success(request, "Saved the channel.")
+            return redirect("alert_channel", slug=membership.organization.slug,
+                            channel_id=channel.pk)
+    _forget_secrets(form)
+    return _channel_page(request, membership, channel, form=form, status=400)
+
+
+@organization_member_required
+@require_POST
+def channel_test(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    channel = _own_channel(membership, channel_id)
+    delivery = send_test_notification(channel)
+    if delivery.ok:
+        messages.success(request, "Test notification sent"
+                                  + (f": {delivery.detail}" if delivery.detail else "."))
+    else:
+        note = (" The failure is permanent, so the channel was disabled: fix its settings, "
+                "then enable it again." if delivery.permanent else " It may work on a retry.")
+        messages.error(request, f"The test notification failed: "
+                                f"{delivery.detail or 'no detail'}.{note}")
+    return redirect("alert_channel", slug=membership.organization.slug, channel_id=channel.pk)
+
+
+@organization_member_required
+@require_POST
+def channel_delete(request: HttpRequest, membership: Membership,
+                   channel_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    channel = _own_channel(membership, channel_id)
+    name = channel.name
+    channel.delete()
+    messages.success(request, f"Deleted the channel {name}; its rules no longer notify it.")
+    return redirect("alert_channels", slug=membership.organization.slug)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def _rules_of(membership: Membership) -> QuerySet[Rule]:
+    return Rule.objects.filter(organization_id=membership.organization_id)
+
+
+def _own_rule(membership: Membership, rule_id: int) -> Rule:
+    return get_object_or_404(_rules_of(membership).select_related("organization"), pk=rule_id)
+
+
+def params_summary(rule: Rule) -> str:
+    params = rule.params or {}
+    if rule.kind in (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW):
+        side = "above" if rule.kind == Rule.Kind.PRICE_ABOVE else "below"
+        hysteresis = params.get("hysteresis_bps", "10")
+        return f"{side} {params.get('price', '?')} (hysteresis {hysteresis} bps)"
+    if rule.kind == Rule.Kind.DEVIATION:
+        return f"> {params.get('bps', '?')} bps from consensus"
+    if rule.kind == Rule.Kind.STATUS:
+        return ", ".join(params.get("statuses") or Rule.DEFAULT_STATUSES)
+    return "—"
+
+
+def _with_params(rule: Rule) -> Rule:
+    rule.params_summary = params_summary(rule)
+    return rule
+
+
+def _rule_error_field(key: str) -> str:
+    return RULE_ERROR_FIELDS.get(key, key)
+
+
+def _rules_page(request: HttpRequest, membership: Membership, *, form: RuleForm | None = None,
+                status: int = 200) -> HttpResponse:
+    rules = (_rules_of(membership).prefetch_related("channels")
+             .annotate(open_incidents=Count("incidents",
+                                            filter=Q(incidents__state__in=UNRESOLVED))))
+    return render(request, "alerts/rules.html", _alerts_context(
+        membership, "rules", rules=[_with_params(r) for r in rules],
+        form=form or RuleForm(organization=membership.organization),
+        max_rules=services.MAX_RULES), status=status)
+
+
+def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
+               form: EditRuleForm | None = None, status: int = 200) -> HttpResponse:
+    return render(request, "alerts/rule.html", _alerts_context(
+        membership, "rules", rule=_with_params(rule),
+        rule_channels=rule.channels.order_by("name"),
+        incidents=rule.incidents.order_by("-opened_at", "-pk")[:RECENT_INCIDENTS],
+        recent_limit=RECENT_INCIDENTS,
+        form=form or EditRuleForm.for_rule(rule)), status=status)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def rules(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    return _rules_page(request, membership)
+
+
+@organization_member_required
+@require_POST
+@never_cache
+def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    form = RuleForm(request.POST, organization=membership.organization)
+    if form.is_valid():
+        try:
+            rule = services.create_rule(membership.organization, **form.rule_fields())
+        except ValidationError as error:
+            _put_errors(form, error, _rule_error_field)
+        else:
+            messages.success(request, f"Added the rule {rule.name}.")
+            return redirect("alert_rule", slug=membership.organization.slug, rule_id=rule.pk)
+    return _rules_page(request, membership, form=form, status=400)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def rule(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    return _rule_page(request, membership, _own_rule(membership, rule_id))
+
+
+@organization_member_required
+@require_POST
+@never_cache
+def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    rule = _own_rule(membership, rule_id)
+    form = EditRuleForm(request.POST, organization=membership.organization)
+    if form.is_valid():
+        try:
+            services.update_rule(rule, **form.rule_fields(), enabled=form.cleaned_data["enabled"])
+        except ValidationError as error:
+            _put_errors(form, error, _rule_error_field)
+        else:
+            messages.success(request, "Saved the rule.")
+            return redirect("alert_rule", slug=membership.organization.slug, rule_id=rule.pk)
+    return _rule_page(request, membership, rule, form=form, status=400)
+
+
+@organization_member_required
+@require_POST
+def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    rule = _own_rule(membership, rule_id)
+    name = rule.name
+    rule.delete()
+    messages.success(request, f"Deleted the rule {name} and its incidents.")
+    return redirect("alert_rules", slug=membership.organization.slug)
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+def _incidents_of(membership: Membership) -> QuerySet[Incident]:
+    return Incident.objects.filter(organization_id=membership.organization_id)
+
+
+def _own_incident(membership: Membership, incident_id: int) -> Incident:
+    return get_object_or_404(_incidents_of(membership).select_related("rule"), pk=incident_id)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    form = IncidentFilterForm(request.GET)
+    state = (form.cleaned_data.get("state") if form.is_valid() else "") or "open"
+    shown = _incidents_of(membership).select_related("rule").order_by("-opened_at", "-pk")
+    if state == "open":
+        shown = shown.filter(state__in=UNRESOLVED)
+    return render(request, "alerts/incidents.html", _alerts_context(
+        membership, "incidents", incidents=shown[:INCIDENTS_SHOWN], state=state,
+        limit=INCIDENTS_SHOWN))
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def incident(request: HttpRequest, membership: Membership, incident_id: int) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    incident = _own_incident(membership, incident_id)
+    return render(request, "alerts/incident.html", _alerts_context(
+        membership, "incidents", incident=incident,
+        events=incident.events.order_by("at", "pk")))
+
+
+@organization_member_required
+@require_POST
+def incident_acknowledge(request: HttpRequest, membership: Membership,
+                         incident_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    incident = _own_incident(membership, incident_id)
+    if incident.state == Incident.State.OPEN:
+        services.acknowledge(incident, by=request.user.email)
+        messages.success(request, "Acknowledged: the timeline records that you are on it.")
+    else:
+        messages.info(request, f"Nothing to do: the incident is already {incident.state}.")
+    return redirect("incident", slug=membership.organization.slug, incident_id=incident.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def incident_ack(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click acknowledge link of notifications. No login: the signed token is the
+    authority. GET changes nothing (mail scanners prefetch links); POST acknowledges."""
+    incident = services.incident_for_ack_token(token)
+    if incident is None:
+        raise Http404("This acknowledge link is invalid or has expired.")
+    done = None
+    if request.method == "POST":
+        was_open = incident.state == Incident.State.OPEN
+        by = request.user.email if request.user.is_authenticated else "link in a notification"
+        incident = services.acknowledge(incident, by=by)
+        done = "acknowledged" if was_open else "unchanged"
+    member = (request.user.is_authenticated
+              and selectors.membership_in(request.user, incident.organization.slug) is not None)
+    response = render(request, "alerts/ack.html", {
+        "incident": incident, "organization": incident.organization, "token": token,
+        "done": done, "is_member": member})
+    response["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    response["X-Robots-Tag"] = "noindex"
+    return response
