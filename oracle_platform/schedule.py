@@ -31,6 +31,8 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("api_keys.flush_usage", "apps.api_keys.tasks.flush_usage", 60),
         PeriodicTask("feeds.refresh_aged_states", "apps.feeds.tasks.refresh_aged_states", 5),
         PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.deliver_webhooks", 1),
+        PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.deliver_notices", 1),
+        PeriodicTask("alerts.escalate", "apps.alerts.tasks.escalate", 30),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))

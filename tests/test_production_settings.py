@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://oracle@db.example.com:5432/oracle",
     "REDIS_URL": "redis://cache.example.com:6379/0",
     "OP_FIELD_ENCRYPTION_KEYS": "kWh1pN0dYk4oXl9bQ6vX2r3Tt8uZqgH5fJm7cS1aB0E=",
+    "OP_SITE_URL": "https://oracle.example.com",
 }
 
 

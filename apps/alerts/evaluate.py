@@ -4,15 +4,13 @@ enabled rule, turning conditions into incidents.
 Per (rule, subject) a Condition remembers since when it breaches or is clear, so an incident
 opens only once the condition has held for `for_seconds`, and resolves only once it has been
 clear for `resolve_after_seconds` — price rules also have a hysteresis band, so a value
-hovering at the threshold neither flaps nor spams. Incidents and their `alert.opened` /
-`alert.resolved` webhook messages are written in one transaction; the rule's channels are told
-after it commits, one notification per rule for all the subjects that opened together (a whole
-protocol going stale is one message, not forty).
+hovering at the threshold neither flaps nor spams. Incidents, their `alert.opened` /
+`alert.resolved` webhook messages and the notices for the rule's channels are written in one
+transaction (apps/alerts/notices.py sends them): one notification per rule for all the subjects
+that opened together — a whole protocol going stale is one message, not forty.
 """
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,10 +19,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
-from .models import Condition, Event, Incident, IncidentEvent, Rule
+from oracle_platform.enqueue import enqueue
 
-logger = logging.getLogger(__name__)
+from . import notices, services
+from .models import Condition, Event, Incident, IncidentEvent, Rule
 
 FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS}
 DEFAULT_HYSTERESIS_BPS = Decimal("10")
@@ -125,8 +123,13 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
         return {"opened": [], "resolved": []}
     with transaction.atomic():
         opened, resolved = _apply(by_rule, now)
-    if opened or resolved:
-        transaction.on_commit(lambda: _notify(opened, resolved))
+        notices.queue_transitions(opened, resolved, now)
+        if opened or resolved:
+            # Deliver now rather than at the next periodic tick (which remains the safety net).
+            from .tasks import deliver_for_incidents
+
+            changed = sorted(i.pk for i in opened + resolved)
+            transaction.on_commit(lambda: enqueue(deliver_for_incidents, changed))
     return {"opened": opened, "resolved": resolved}
 
 
@@ -197,36 +200,3 @@ def _payload(incident: Incident) -> dict:
             "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
             "opened_at": incident.opened_at.isoformat(),
             "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None}
-
-
-def _notify(opened: list[Incident], resolved: list[Incident]) -> None:
-    """Tell each rule's channels: one notification per rule and transition."""
-    from .notifications import Notification, notify_channel
-
-    groups: dict[tuple[int, str], list[Incident]] = defaultdict(list)
-    for kind, incidents in (("opened", opened), ("resolved", resolved)):
-        for incident in incidents:
-            groups[(incident.rule_id, kind)].append(incident)
-    for (_, kind), incidents in groups.items():
-        rule, first = incidents[0].rule, incidents[0]
-        subjects = [i.subject for i in incidents]
-        title = (f"{rule.name}: {first.subject}" if len(incidents) == 1
-                 else f"{rule.name}: {len(incidents)} subjects")
-        summary = first.summary if len(incidents) == 1 else "; ".join(
-            i.summary for i in incidents[:20]) + (" …" if len(incidents) > 20 else "")
-        notification = Notification(
-            kind=kind, title=title[:200], summary=summary, severity=rule.severity,
-            organization=rule.organization.name, subject=", ".join(subjects)[:200],
-            dedup_key=f"incident-{first.pk}" if len(incidents) == 1
-            else f"rule-{rule.pk}-{first.opened_at:%Y%m%d%H%M%S}",
-            occurred_at=first.resolved_at or first.opened_at,
-            details={"rule": rule.name, "subjects": str(len(incidents))},
-            incident_url=None, ack_url=None)
-        for channel in rule.channels.filter(enabled=True):
-            delivery = notify_channel(channel, notification)
-            at = timezone.now()
-            IncidentEvent.objects.bulk_create([
-                IncidentEvent(incident=incident, at=at, kind="notified" if delivery.ok
-                              else "notify_failed",
-                              detail=f"{channel.name} ({channel.kind}): {delivery.detail}"[:300])
-                for incident in incidents])

@@ -166,6 +166,12 @@ class Rule(models.Model):
     resolve_after_seconds = models.PositiveIntegerField(
         default=60, help_text="…and be clear this long before it resolves (no flapping)")
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    escalation_channels = models.ManyToManyField(
+        Channel, blank=True, related_name="escalation_rules",
+        help_text="Told when an incident is still unacknowledged after escalate_after_minutes")
+    escalate_after_minutes = models.PositiveIntegerField(default=0, help_text="0: never")
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="Incidents still open and resolve; nobody is told")
     severity = models.CharField(max_length=10, default="warning",
                                 choices=[(s, s) for s in ("critical", "warning", "info")])
     enabled = models.BooleanField(default=True)
@@ -240,3 +246,48 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.kind} {self.detail}"
+
+
+class MaintenanceWindow(models.Model):
+    """Planned work: the organization's notifications are held back (incidents still open)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F(
+            "starts_at")), name="maintenance_window_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M} {self.reason}"
+
+
+class Notice(models.Model):
+    """A notification for one channel, written with its cause and sent at least once (the
+    channels' outbox, as WebhookMessage is the webhooks')."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notices")
+    incidents = models.ManyToManyField(Incident, related_name="notices")
+    notification = models.JSONField(help_text="The Notification's fields")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notice_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.notification.get('kind')} ({self.status})"

@@ -427,9 +427,12 @@ def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> 
     if incident.state != Incident.State.OPEN:
         return incident
     now = now or timezone.now()
+    from . import notices
+
     with transaction.atomic():
         incident.state, incident.acknowledged_at = Incident.State.ACKNOWLEDGED, now
         incident.save(update_fields=["state", "acknowledged_at"])
         IncidentEvent.objects.create(incident=incident, at=now, kind="acknowledged",
                                      detail=f"by {by}"[:300])
+        notices.queue([incident], "acknowledged", now=now)  # PagerDuty stops paging
     return incident

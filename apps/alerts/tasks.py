@@ -18,3 +18,29 @@ def evaluate_pairs(pair_ids: list[int]) -> None:
     from .evaluate import evaluate
 
     evaluate(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
+
+
+@shared_task(name="alerts.deliver_notices")
+def deliver_notices() -> int:
+    """Send the channel notifications that are due (new ones and retries)."""
+    from . import notices
+
+    return notices.deliver_due()
+
+
+@shared_task(name="alerts.escalate")
+def escalate() -> int:
+    """Tell escalation channels about incidents left unacknowledged too long."""
+    from . import notices
+
+    return notices.escalate_due()
+
+
+@shared_task(name="alerts.deliver_for_incidents", ignore_result=True)
+def deliver_for_incidents(incident_ids: list[int]) -> None:
+    """Right after incidents changed: send what is due — their webhooks and notices among it —
+    without waiting for the periodic delivery."""
+    from . import notices
+
+    services.deliver_due()
+    notices.deliver_due()

@@ -97,6 +97,7 @@ def api_latest(context: Context) -> Iterator[Result]:
                "OP_API_KEY_SECRET": settings.OP_API_KEY_SECRET,
                "ALLOWED_HOSTS": "127.0.0.1", "OP_SECURE_SSL_REDIRECT": "false",
                "OP_FIELD_ENCRYPTION_KEYS": "kWh1pN0dYk4oXl9bQ6vX2r3Tt8uZqgH5fJm7cS1aB0E=",
+               "OP_SITE_URL": "http://127.0.0.1",
                "OP_GUNICORN_BIND": f"127.0.0.1:{port}", "OP_GUNICORN_WORKERS": "1",
                "OP_TIER_LIMITS": json.dumps({"enterprise": {
                    "requests_per_minute": 10**9, "requests_per_day": 10**12,

@@ -198,6 +198,8 @@ OP_API_MAX_PAGE_SIZE = env.int("OP_API_MAX_PAGE_SIZE", default=500)
 OP_WS_HEARTBEAT_SECONDS = env.float("OP_WS_HEARTBEAT_SECONDS", default=20.0)
 
 # --- Alerts, channels and webhooks (apps/alerts) ---------------------------------------------
+# Where this instance is reached from outside: links in notifications (incident, acknowledge).
+OP_SITE_URL = env.str("OP_SITE_URL", default="http://127.0.0.1:8000")
 # Tenants' secrets (webhook signing secrets, channel tokens) are encrypted at rest with these
 # Fernet keys: the first encrypts, all decrypt (rotation). Empty: derived from SECRET_KEY, which
 # production refuses.

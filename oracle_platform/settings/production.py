@@ -18,6 +18,7 @@ _require("ALLOWED_HOSTS", ALLOWED_HOSTS)
 _require("DATABASE_URL", env.str("DATABASE_URL", default=""))
 _require("REDIS_URL", REDIS_URL)
 _require("OP_FIELD_ENCRYPTION_KEYS", env.list("OP_FIELD_ENCRYPTION_KEYS", default=[]))
+_require("OP_SITE_URL", env.str("OP_SITE_URL", default=""))  # links in notifications
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs PostgreSQL: DATABASE_URL=postgres://…")
 

@@ -7,7 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.alerts.evaluate import evaluate
-from apps.alerts.models import Channel, Incident, Rule, WebhookMessage
+from apps.alerts.models import Channel, Incident, Notice, Rule, WebhookMessage
+from apps.alerts.notices import deliver_due
 from apps.alerts.services import create_endpoint
 from tests.factories import AssetFactory, PairFactory, priced
 
@@ -130,8 +131,10 @@ def test_many_subjects_failing_together_make_one_notification(
     r = rule(kind="status", scope="protocol", target="chainlink", severity="critical")
     r.channels.add(channel)
     down = [state(feeds=[row(f"cl-{n}", status="down") for n in range(40)])]
+    assert len(evaluate(down, now=at(0))["opened"]) == 40
+    assert Notice.objects.count() == 1  # written with the incidents
     with django_capture_on_commit_callbacks(execute=True):
-        assert len(evaluate(down, now=at(0))["opened"]) == 40
+        assert deliver_due() == 1
     assert len(mail.outbox) == 1 and "40 subjects" in mail.outbox[0].subject
     incident = Incident.objects.filter(rule=r).first()
     assert [e.kind for e in incident.events.all()] == ["opened", "notified"]
