@@ -1,21 +1,28 @@
 """The API for webhook endpoints: create (the secret is returned once), change, delete,
-rotate the secret, send a test event, list messages with their attempts, redeliver. Always
-within the caller's organization; writes need a read-write key or a member's session."""
+rotate the secret, send a test event, list messages with their attempts, redeliver. And for
+alerts: channels (their credentials never leave: a summary only), rules, incidents with their
+timeline and acknowledgement. Always within the caller's organization; writes need a read-write
+key or a member's session."""
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import Organization
+from apps.accounts.models import Organization, User
+from apps.api_keys.models import ApiKey
+from apps.api_keys.principal import Principal
 from oracle_platform.api import NewestFirst, documented
 
 from . import serializers as s
 from . import services
-from .models import DeliveryAttempt, WebhookEndpoint, WebhookMessage
+from .models import Channel, DeliveryAttempt, Incident, Rule, WebhookEndpoint, WebhookMessage
+from .notifications import send_test_notification
 
 EXAMPLE = {"id": 3, "url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
            "events": ["alert.opened", "alert.resolved"], "pairs": [], "enabled": True,
@@ -139,3 +146,250 @@ class WebhookRedeliver(APIView):
         message = get_object_or_404(_endpoint(request, endpoint_id).messages, msg_id=msg_id)
         return Response(s.WebhookMessageSerializer(services.redeliver(message)).data,
                         status=status.HTTP_202_ACCEPTED)
+
+
+# --- alert channels -----------------------------------------------------------------------------
+# Channels never show their config (tokens, keys, secret URLs): only `config_summary`.
+
+EXAMPLE_CHANNEL = {"id": 5, "kind": "telegram", "name": "desk chat", "enabled": True,
+                   "disabled_reason": "",
+                   "config_summary": {"chat_id": "-1001234567890", "bot_token_last4": "x9Qa"},
+                   "created_at": "2026-11-26T18:00:00Z"}
+EXAMPLE_CHANNEL_INPUT = {"kind": "telegram", "name": "desk chat",
+                         "config": {"bot_token": "123456789:AAH…", "chat_id": "-1001234567890"}}
+EXAMPLE_RULE = {"id": 9, "name": "ETH above 3,500", "kind": "price_above", "scope": "pair",
+                "target": "ETH-USD", "params": {"price": "3500", "hysteresis_bps": "10"},
+                "for_seconds": 30, "resolve_after_seconds": 60, "severity": "warning",
+                "channels": [5], "enabled": True, "created_at": "2026-11-26T18:00:00Z"}
+EXAMPLE_RULE_INPUT = {key: value for key, value in EXAMPLE_RULE.items()
+                      if key not in ("id", "created_at")}
+EXAMPLE_INCIDENT = {"id": 42, "rule": 9, "rule_name": "ETH above 3,500", "subject": "ETH-USD",
+                    "state": "open", "summary": "ETH-USD consensus 3512.4 is above 3500",
+                    "value": "3512.4", "opened_at": "2026-11-26T18:00:30Z",
+                    "acknowledged_at": None, "resolved_at": None}
+EXAMPLE_INCIDENT_DETAIL = {**EXAMPLE_INCIDENT, "events": [
+    {"at": "2026-11-26T18:00:30Z", "kind": "opened", "detail": "3512.4"},
+    {"at": "2026-11-26T18:00:31Z", "kind": "notified", "detail": "via desk chat"}]}
+
+
+def _organization(request: Request) -> Organization:
+    return Organization.objects.get(pk=request.user.organization_id)
+
+
+def _config_errors(error: DjangoValidationError) -> DjangoValidationError:
+    """A transport's config errors ("to", "bot_token"…) under `config.…` in the API's details."""
+    if not hasattr(error, "error_dict"):
+        return error
+    return DjangoValidationError({
+        name if name in ("kind", "name", "enabled") else f"config.{name}": messages
+        for name, messages in error.message_dict.items()})
+
+
+def _channels(request: Request) -> QuerySet[Channel]:
+    return Channel.objects.filter(organization_id=request.user.organization_id)
+
+
+def _channel(request: Request, channel_id: int) -> Channel:
+    return get_object_or_404(_channels(request), pk=channel_id)
+
+
+class ChannelList(generics.ListAPIView):
+    serializer_class = s.ChannelSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        return _channels(self.request)
+
+    @documented("Your organization's alert channels, newest first. Their credentials are never "
+                "shown: `config_summary` tells them apart.", EXAMPLE_CHANNEL,
+                response=s.ChannelSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @documented("Add a channel: email, telegram, slack, pagerduty or webhook, with its kind's "
+                "config (checked as on the dashboard; errors under `config.<field>`).",
+                EXAMPLE_CHANNEL, status=201, request=s.ChannelInputSerializer,
+                request_example=EXAMPLE_CHANNEL_INPUT, response=s.ChannelSerializer,
+                errors=(400, 401, 403, 429))
+    def post(self, request: Request) -> Response:
+        form = s.ChannelInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            channel = services.create_channel(_organization(request),
+                                                    **form.validated_data)
+        except DjangoValidationError as error:
+            raise _config_errors(error) from None
+        return Response(s.ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+
+class ChannelDetail(APIView):
+    @documented("One channel.", EXAMPLE_CHANNEL, response=s.ChannelSerializer)
+    def get(self, request: Request, channel_id: int) -> Response:
+        return Response(s.ChannelSerializer(_channel(request, channel_id)).data)
+
+    @documented("Rename, enable or disable a channel, and optionally replace its config (left "
+                "out or null: the stored config, secrets included, is kept). Enabling clears "
+                "the reason it was disabled.", EXAMPLE_CHANNEL,
+                request=s.ChannelUpdateSerializer,
+                request_example={"name": "desk chat", "enabled": True},
+                response=s.ChannelSerializer, errors=(400, 401, 403, 404, 429))
+    def put(self, request: Request, channel_id: int) -> Response:
+        channel = _channel(request, channel_id)
+        form = s.ChannelUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            services.update_channel(channel, **form.validated_data)
+        except DjangoValidationError as error:
+            raise _config_errors(error) from None
+        return Response(s.ChannelSerializer(channel).data)
+
+    @documented("Delete a channel (rules that used it keep their other channels).", None,
+                status=204, errors=(401, 403, 404, 429))
+    def delete(self, request: Request, channel_id: int) -> Response:
+        _channel(request, channel_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelTest(APIView):
+    @documented("Send a test notification through this channel now (even when it is disabled) "
+                "and say how it went. A permanent failure disables the channel.",
+                {"ok": True, "permanent": False, "retry_after": None, "detail": ""},
+                request=None, response=s.DeliverySerializer, errors=(401, 403, 404, 429))
+    def post(self, request: Request, channel_id: int) -> Response:
+        delivery = send_test_notification(_channel(request, channel_id))
+        return Response(s.DeliverySerializer(delivery).data)
+
+
+# --- alert rules --------------------------------------------------------------------------------
+
+def _rules(request: Request) -> QuerySet[Rule]:
+    return (Rule.objects.filter(organization_id=request.user.organization_id)
+            .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("pk"))))
+
+
+def _rule(request: Request, rule_id: int) -> Rule:
+    return get_object_or_404(_rules(request), pk=rule_id)
+
+
+class RuleList(generics.ListAPIView):
+    serializer_class = s.RuleSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> QuerySet[Rule]:
+        return _rules(self.request)
+
+    @documented("Your organization's alert rules, newest first; see docs/alerts.md for the "
+                "kinds, scopes and params.", EXAMPLE_RULE, response=s.RuleSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @documented("Add a rule. Errors name the field, params under `params.<name>` (e.g. "
+                "`params.price`); `channels` are ids of your channels.", EXAMPLE_RULE,
+                status=201, request=s.RuleInputSerializer, request_example=EXAMPLE_RULE_INPUT,
+                response=s.RuleSerializer, errors=(400, 401, 403, 429))
+    def post(self, request: Request) -> Response:
+        form = s.RuleInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        enabled = data.pop("enabled")
+        rule = services.create_rule(_organization(request), **data)
+        if not enabled:
+            rule.enabled = False
+            rule.save(update_fields=["enabled"])
+        return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetail(APIView):
+    @documented("One rule.", EXAMPLE_RULE, response=s.RuleSerializer)
+    def get(self, request: Request, rule_id: int) -> Response:
+        return Response(s.RuleSerializer(_rule(request, rule_id)).data)
+
+    @documented("Change a rule (all fields, as on creation).", EXAMPLE_RULE,
+                request=s.RuleInputSerializer, request_example=EXAMPLE_RULE_INPUT,
+                response=s.RuleSerializer, errors=(400, 401, 403, 404, 429))
+    def put(self, request: Request, rule_id: int) -> Response:
+        rule = _rule(request, rule_id)
+        form = s.RuleInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.update_rule(rule, **form.validated_data)
+        return Response(s.RuleSerializer(rule).data)
+
+    @documented("Delete a rule and its incidents.", None, status=204,
+                errors=(401, 403, 404, 429))
+    def delete(self, request: Request, rule_id: int) -> Response:
+        _rule(request, rule_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+def _incidents(request: Request) -> QuerySet[Incident]:
+    return (Incident.objects.filter(organization_id=request.user.organization_id)
+            .select_related("rule"))
+
+
+def _incident(request: Request, incident_id: int) -> Incident:
+    return get_object_or_404(_incidents(request).prefetch_related("events"), pk=incident_id)
+
+
+def _acknowledger(request: Request) -> str:
+    """Who acknowledged, for the timeline: the key's prefix or the member's email."""
+    principal: Principal = request.user
+    if principal.key_id is not None:
+        prefix = ApiKey.objects.filter(pk=principal.key_id).values_list("prefix", flat=True)
+        return f"API key {prefix.first() or principal.key_id}"
+    email = User.objects.filter(pk=principal.user_id).values_list("email", flat=True).first()
+    return email or f"user {principal.user_id}"
+
+
+class IncidentList(generics.ListAPIView):
+    serializer_class = s.IncidentSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        incidents = _incidents(self.request)
+        params, errors = self.request.query_params, {}
+        if (state := params.get("state")) is not None:
+            if state not in Incident.State.values:
+                errors["state"] = f"One of: {', '.join(Incident.State.values)}."
+            incidents = incidents.filter(state=state)
+        if (rule := params.get("rule")) is not None:
+            if not rule.isdigit() or not 1 <= int(rule) <= s.MAX_ID:
+                errors["rule"] = "A rule id."
+            else:
+                incidents = incidents.filter(rule_id=int(rule))
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return incidents
+
+    @documented("Your organization's incidents, newest first.", EXAMPLE_INCIDENT,
+                response=s.IncidentSerializer(many=True), parameters=[
+                    OpenApiParameter("state", str, enum=Incident.State.values,
+                                     description="Only incidents in this state"),
+                    OpenApiParameter("rule", int, description="Only this rule's incidents")])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class IncidentDetail(APIView):
+    @documented("One incident with its timeline (opened, notified, acknowledged, resolved).",
+                EXAMPLE_INCIDENT_DETAIL, response=s.IncidentDetailSerializer)
+    def get(self, request: Request, incident_id: int) -> Response:
+        return Response(s.IncidentDetailSerializer(_incident(request, incident_id)).data)
+
+
+class IncidentAcknowledge(APIView):
+    @documented("Acknowledge an open incident: someone is on it (recorded on the timeline as "
+                "by the key's prefix or the member's email). An incident that is not open is "
+                "left as it is.",
+                {**EXAMPLE_INCIDENT_DETAIL, "state": "acknowledged",
+                 "acknowledged_at": "2026-11-26T18:02:00Z",
+                 "events": [*EXAMPLE_INCIDENT_DETAIL["events"],
+                            {"at": "2026-11-26T18:02:00Z", "kind": "acknowledged",
+                             "detail": "by API key op_live_ab12cd34"}]},
+                request=None, response=s.IncidentDetailSerializer,
+                errors=(401, 403, 404, 429))
+    def post(self, request: Request, incident_id: int) -> Response:
+        incident = _incident(request, incident_id)
+        services.acknowledge(incident, by=_acknowledger(request))
+        return Response(s.IncidentDetailSerializer(_incident(request, incident_id)).data)

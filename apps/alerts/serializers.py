@@ -1,8 +1,22 @@
+import json
+from urllib.parse import urlsplit
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.api_keys.serializers import TextField
 
-from .models import DeliveryAttempt, WebhookEndpoint, WebhookMessage
+from .models import (
+    Channel,
+    DeliveryAttempt,
+    Incident,
+    IncidentEvent,
+    Rule,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from .notifications import SEVERITIES
+from .services import MAX_SECONDS as MAX_RULE_SECONDS
 from .services import SUBSCRIBABLE
 
 
@@ -49,3 +63,173 @@ class WebhookMessageSerializer(serializers.ModelSerializer):
     def get_recent_attempts(self, message: WebhookMessage) -> list[dict]:
         return DeliveryAttemptSerializer(list(message.delivery_attempts.all())[:5],
                                          many=True).data
+
+
+# --- alert channels, rules and incidents ------------------------------------------------------
+
+def _named_enum(component: str, choices: list[tuple[str, str]]) -> type[serializers.ChoiceField]:
+    """A ChoiceField documented as an enum component of its own: names such as `kind` and
+    `scope` already stand for other choice sets in the schema (Asset.kind, ApiKey.scope), and
+    drf-spectacular would warn about the collision."""
+    field = type(f"{component}Field", (serializers.ChoiceField,), {"__module__": __name__})
+    schema = {"type": "string", "enum": [value for value, _ in choices]}
+    return extend_schema_field(schema, component_name=component)(field)
+
+
+ChannelKindField = _named_enum("ChannelKind", Channel.Kind.choices)
+RuleKindField = _named_enum("RuleKind", Rule.Kind.choices)
+RuleScopeField = _named_enum("RuleScope", Rule.Scope.choices)
+SeverityField = _named_enum("Severity", [(s, s) for s in SEVERITIES])
+IncidentStateField = _named_enum("IncidentState", Incident.State.choices)
+MAX_ID = 2**31 - 1
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A JSON integer, not a string or a float that could be turned into one."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, not "yes", 1 or "on"."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class ChannelConfigSummarySerializer(serializers.Serializer):
+    """What the channel's config may show: never a token, a key, a secret or a secret URL."""
+
+    to = serializers.ListField(child=serializers.CharField(), required=False,
+                               help_text="email: the recipients")
+    chat_id = serializers.CharField(required=False, help_text="telegram: the chat")
+    bot_token_last4 = serializers.CharField(required=False,
+                                            help_text="telegram: the bot token's last 4")
+    routing_key_last4 = serializers.CharField(required=False,
+                                              help_text="pagerduty: the routing key's last 4")
+    host = serializers.CharField(required=False,
+                                 help_text="slack, webhook: the URL's host (the path is secret)")
+
+
+def config_summary(channel: Channel) -> dict:
+    try:
+        config = json.loads(channel.config or "{}")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(config, dict):
+        return {}
+
+    def last4(name: str) -> str:
+        return str(config.get(name) or "")[-4:]
+
+    if channel.kind == Channel.Kind.EMAIL:
+        to = config.get("to")
+        return {"to": [str(a) for a in to]} if isinstance(to, list) else {}
+    if channel.kind == Channel.Kind.TELEGRAM:
+        return {"chat_id": str(config.get("chat_id") or ""), "bot_token_last4": last4("bot_token")}
+    if channel.kind == Channel.Kind.PAGERDUTY:
+        return {"routing_key_last4": last4("routing_key")}
+    if channel.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
+        return {"host": urlsplit(str(config.get("url") or "")).hostname or ""}
+    return {}
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    kind = ChannelKindField(choices=Channel.Kind.choices)
+    config_summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Channel
+        fields = ["id", "kind", "name", "enabled", "disabled_reason", "config_summary",
+                  "created_at"]
+
+    @extend_schema_field(ChannelConfigSummarySerializer)
+    def get_config_summary(self, channel: Channel) -> dict:
+        return config_summary(channel)
+
+
+class ChannelInputSerializer(serializers.Serializer):
+    kind = ChannelKindField(choices=Channel.Kind.choices)
+    name = TextField(max_length=100)
+    config = serializers.DictField(help_text=(
+        "email {\"to\": [\"ops@example.com\"]}; telegram {\"bot_token\", \"chat_id\"}; slack "
+        "{\"url\"}; pagerduty {\"routing_key\"}; webhook {\"url\", \"secret\" (optional)}"))
+
+
+class ChannelUpdateSerializer(serializers.Serializer):
+    name = TextField(max_length=100)
+    enabled = StrictBooleanField(required=False, default=True)
+    config = serializers.DictField(required=False, allow_null=True, help_text=(
+        "A new config for the channel's kind; left out or null keeps the stored one"))
+
+
+class DeliverySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    permanent = serializers.BooleanField(help_text="Retrying cannot help (the channel is "
+                                                   "disabled)")
+    retry_after = serializers.FloatField(allow_null=True,
+                                         help_text="Seconds the far end asked us to wait")
+    detail = serializers.CharField(allow_blank=True)
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    kind = RuleKindField(choices=Rule.Kind.choices)
+    scope = RuleScopeField(choices=Rule.Scope.choices)
+    severity = SeverityField(choices=[(s, s) for s in SEVERITIES])
+    params = serializers.DictField()
+    channels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Rule
+        fields = ["id", "name", "kind", "scope", "target", "params", "for_seconds",
+                  "resolve_after_seconds", "severity", "channels", "enabled", "created_at"]
+
+
+class RuleInputSerializer(serializers.Serializer):
+    name = TextField(max_length=100)
+    kind = RuleKindField(choices=Rule.Kind.choices)
+    scope = RuleScopeField(choices=Rule.Scope.choices)
+    target = TextField(max_length=120, required=False, default="", allow_blank=True,
+                       help_text="Feed key, pair slug or protocol slug; empty for scope all")
+    params = serializers.DictField(required=False, default=dict, help_text=(
+        "price_above / price_below {\"price\": \"3000\", \"hysteresis_bps\": \"10\"}; "
+        "deviation {\"bps\": \"50\"}; status {\"statuses\": [\"stale\", \"down\"]}; "
+        "consensus_unavailable {}"))
+    for_seconds = WholeNumberField(min_value=0, max_value=MAX_RULE_SECONDS, required=False,
+                                   default=0)
+    resolve_after_seconds = WholeNumberField(min_value=0, max_value=MAX_RULE_SECONDS,
+                                             required=False, default=60)
+    severity = SeverityField(choices=[(s, s) for s in SEVERITIES], required=False,
+                             default="warning")
+    channels = serializers.ListField(child=WholeNumberField(min_value=1, max_value=MAX_ID),
+                                     required=False, default=list, max_length=50)
+    enabled = StrictBooleanField(required=False, default=True)
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IncidentEvent
+        fields = ["at", "kind", "detail"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    state = IncidentStateField(choices=Incident.State.choices)
+    rule_name = serializers.CharField(source="rule.name")
+
+    class Meta:
+        model = Incident
+        fields = ["id", "rule", "rule_name", "subject", "state", "summary", "value",
+                  "opened_at", "acknowledged_at", "resolved_at"]
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    events = IncidentEventSerializer(many=True, read_only=True,
+                                     help_text="The timeline, oldest first")
+
+    class Meta(IncidentSerializer.Meta):
+        fields = [*IncidentSerializer.Meta.fields, "events"]

@@ -73,7 +73,8 @@ def node() -> str:
 # --- every operation has a method -------------------------------------------------------------
 
 PROBE_VALUES = {"name": "probe", "key_id": 7, "endpoint_id": 7, "url": "https://probe.invalid/x",
-                "events": ["alert.opened"]}
+                "events": ["alert.opened"], "channel_id": 7, "rule_id": 7, "incident_id": 7,
+                "config": {"to": ["probe@example.com"]}}
 
 
 def _probe_args(method) -> tuple[list, dict]:
@@ -370,6 +371,63 @@ def test_the_python_sdk_manages_webhooks_against_a_live_server(live, settings):
             assert (await aclient.test_webhook(other["id"]))["status"] == "pending"
             assert len(await aclient.webhook_messages(other["id"]).to_list()) == 1
             assert await aclient.delete_webhook(other["id"]) is None
+
+    asyncio.run(the_async_client())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_python_sdk_manages_alerts_against_a_live_server(live, tenants):
+    from django.utils import timezone
+
+    from apps.alerts.models import Incident
+
+    with sdk.Client(live.url, live.key) as client:
+        channel = client.create_alert_channel("email", "ops", {"to": ["ops@example.com"]})
+        assert channel["config_summary"] == {"to": ["ops@example.com"]}
+        assert [c["id"] for c in client.alert_channels()] == [channel["id"]]
+        assert client.test_alert_channel(channel["id"])["ok"] is True
+        renamed = client.update_alert_channel(channel["id"], name="ops 2", enabled=False)
+        assert (renamed["name"], renamed["enabled"]) == ("ops 2", False)
+        assert renamed["config_summary"] == channel["config_summary"]  # config kept
+        with pytest.raises(sdk.ApiError) as caught:
+            client.create_alert_channel("telegram", "t", {"chat_id": "x y"})
+        assert caught.value.status == 400 and "config.bot_token" in caught.value.details
+
+        rule = client.create_alert_rule("ETH high", kind="price_above", scope="pair",
+                                        target="ETH-USD", params={"price": "3500"},
+                                        channels=[channel["id"]])
+        assert rule["params"]["price"] == Decimal("3500") and rule["channels"] == [channel["id"]]
+        changed = client.update_alert_rule(rule["id"], name="ETH high", kind="price_above",
+                                           scope="pair", target="ETH-USD",
+                                           params={**rule["params"], "hysteresis_bps": "20"},
+                                           severity="critical")
+        assert changed["severity"] == "critical" and changed["channels"] == []
+        assert client.alert_rule(rule["id"])["params"]["hysteresis_bps"] == "20"
+        with pytest.raises(sdk.ApiError) as caught:
+            client.create_alert_rule("bad", kind="price_above", scope="pair",
+                                     target="ETH-USD", params={"price": "-1"})
+        assert "params.price" in caught.value.details
+
+        incident = Incident.objects.create(rule_id=rule["id"], organization=tenants["org"],
+                                           subject="ETH-USD", summary="above 3500",
+                                           opened_at=timezone.now())
+        assert [i["id"] for i in client.incidents(state="open", rule=rule["id"])] == [
+            incident.pk]
+        acknowledged = client.acknowledge_incident(incident.pk)
+        assert acknowledged["state"] == "acknowledged"
+        assert acknowledged["events"][-1]["detail"].startswith("by API key op_live_")
+        assert client.incident(incident.pk)["events"] == acknowledged["events"]
+        assert client.incidents(state="open").to_list() == []
+
+    async def the_async_client() -> None:
+        async with sdk.AsyncClient(live.url, live.key) as aclient:
+            assert [r["id"] async for r in aclient.alert_rules()] == [rule["id"]]
+            assert (await aclient.incident(incident.pk))["state"] == "acknowledged"
+            assert await aclient.delete_alert_rule(rule["id"]) is None
+            assert await aclient.delete_alert_channel(channel["id"]) is None
+            with pytest.raises(sdk.ApiError) as caught:
+                await aclient.alert_channel(channel["id"])
+            assert caught.value.status == 404
 
     asyncio.run(the_async_client())
 

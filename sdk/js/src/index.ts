@@ -47,6 +47,20 @@ export const OPERATIONS = {
   webhooks_test_create: "testWebhook",
   webhooks_messages_list: "webhookMessages",
   webhooks_messages_redeliver_create: "redeliverWebhookMessage",
+  alerts_channels_list: "alertChannels",
+  alerts_channels_create: "createAlertChannel",
+  alerts_channels_retrieve: "alertChannel",
+  alerts_channels_update: "updateAlertChannel",
+  alerts_channels_destroy: "deleteAlertChannel",
+  alerts_channels_test_create: "testAlertChannel",
+  alerts_rules_list: "alertRules",
+  alerts_rules_create: "createAlertRule",
+  alerts_rules_retrieve: "alertRule",
+  alerts_rules_update: "updateAlertRule",
+  alerts_rules_destroy: "deleteAlertRule",
+  alerts_incidents_list: "incidents",
+  alerts_incidents_retrieve: "incident",
+  alerts_incidents_acknowledge_create: "acknowledgeIncident",
 } as const satisfies Record<string, string>;
 
 export type OperationId = keyof typeof OPERATIONS;
@@ -166,6 +180,46 @@ export interface WebhookMessage {
   /** The latest attempts (up to 5), newest first. */
   recent_attempts: DeliveryAttempt[];
 }
+export type ChannelKind = "email" | "telegram" | "slack" | "pagerduty" | "webhook";
+export type RuleKind = "price_above" | "price_below" | "deviation" | "status"
+  | "consensus_unavailable";
+export type RuleScope = "feed" | "pair" | "protocol" | "all";
+export type Severity = "critical" | "warning" | "info";
+export type IncidentState = "open" | "acknowledged" | "resolved";
+/** What a channel's config may show (never a token, key or secret URL), by kind. */
+export interface ChannelConfigSummary {
+  /** email */
+  to?: string[];
+  /** telegram */
+  chat_id?: string; bot_token_last4?: string;
+  /** pagerduty */
+  routing_key_last4?: string;
+  /** slack, webhook: the URL's host (its path is secret) */
+  host?: string;
+}
+export interface Channel {
+  id: number; kind: ChannelKind; name: string; enabled: boolean; disabled_reason: string;
+  config_summary: ChannelConfigSummary; created_at: Timestamp;
+}
+/** How a test notification went; `permanent` failures disable the channel. */
+export interface Delivery {
+  ok: boolean; permanent: boolean; retry_after: number | null; detail: string;
+}
+export interface Rule {
+  id: number; name: string; kind: RuleKind; scope: RuleScope; target: string;
+  /** e.g. `{price: "3500", hysteresis_bps: "10"}`, `{bps: "50"}`, `{statuses: ["stale"]}` */
+  params: Record<string, unknown>;
+  for_seconds: number; resolve_after_seconds: number; severity: Severity; channels: number[];
+  enabled: boolean; created_at: Timestamp;
+}
+export interface Incident {
+  id: number; rule: number; rule_name: string; subject: string; state: IncidentState;
+  summary: string; value: string; opened_at: Timestamp; acknowledged_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+}
+export interface IncidentEvent { at: Timestamp; kind: string; detail: string }
+/** An incident with its timeline, oldest first. */
+export interface IncidentDetail extends Incident { events: IncidentEvent[] }
 
 // --- errors and retries -----------------------------------------------------------------------
 
@@ -253,6 +307,19 @@ export interface SpanOptions { from?: When; to?: When; interval?: Interval }
 export interface PageOptions { limit?: number }
 export interface WebhookOptions {
   url: string; events: WebhookEvent[]; pairs?: string[]; description?: string;
+}
+export interface ChannelOptions {
+  kind: ChannelKind; name: string; config: Record<string, unknown>;
+}
+export interface ChannelUpdateOptions {
+  name: string; enabled?: boolean;
+  /** Left out (or null): the stored config, secrets included, is kept. */
+  config?: Record<string, unknown> | null;
+}
+export interface RuleOptions {
+  name: string; kind: RuleKind; scope: RuleScope; target?: string;
+  params?: Record<string, unknown>; forSeconds?: number; resolveAfterSeconds?: number;
+  severity?: Severity; channels?: number[]; enabled?: boolean;
 }
 
 /** Every item of a list operation, page after page, fetched lazily. */
@@ -481,6 +548,71 @@ export class Client {
   redeliverWebhookMessage(id: number, msgId: string): Promise<WebhookMessage> {
     return this.request("POST", `webhooks/${seg(id)}/messages/${seg(msgId)}/redeliver`);
   }
+
+  // alerts: channels, rules, incidents
+  /** Channels never show their credentials: `config_summary` tells them apart. */
+  alertChannels(options: PageOptions = {}): Paginator<Channel> {
+    return this.paginate("alerts/channels", { limit: options.limit });
+  }
+  alertChannel(id: number): Promise<Channel> {
+    return this.get(`alerts/channels/${seg(id)}`);
+  }
+  createAlertChannel(options: ChannelOptions): Promise<Channel> {
+    return this.request("POST", "alerts/channels", {
+      body: { kind: options.kind, name: options.name, config: options.config } });
+  }
+  updateAlertChannel(id: number, options: ChannelUpdateOptions): Promise<Channel> {
+    const body: Record<string, unknown> = { name: options.name,
+                                            enabled: options.enabled ?? true };
+    if (options.config != null) body.config = options.config;
+    return this.request("PUT", `alerts/channels/${seg(id)}`, { body });
+  }
+  /** Resolves with nothing (204). */
+  async deleteAlertChannel(id: number): Promise<void> {
+    await this.request<null>("DELETE", `alerts/channels/${seg(id)}`);
+  }
+  /** Sends a test notification now, even to a disabled channel. */
+  testAlertChannel(id: number): Promise<Delivery> {
+    return this.request("POST", `alerts/channels/${seg(id)}/test`);
+  }
+  alertRules(options: PageOptions = {}): Paginator<Rule> {
+    return this.paginate("alerts/rules", { limit: options.limit });
+  }
+  alertRule(id: number): Promise<Rule> {
+    return this.get(`alerts/rules/${seg(id)}`);
+  }
+  createAlertRule(options: RuleOptions): Promise<Rule> {
+    return this.request("POST", "alerts/rules", { body: ruleBody(options) });
+  }
+  /** Every field, as on creation. */
+  updateAlertRule(id: number, options: RuleOptions): Promise<Rule> {
+    return this.request("PUT", `alerts/rules/${seg(id)}`, { body: ruleBody(options) });
+  }
+  /** Resolves with nothing (204); the rule's incidents go with it. */
+  async deleteAlertRule(id: number): Promise<void> {
+    await this.request<null>("DELETE", `alerts/rules/${seg(id)}`);
+  }
+  incidents(options: { state?: IncidentState; rule?: number } & PageOptions = {}
+            ): Paginator<Incident> {
+    return this.paginate("alerts/incidents", { state: options.state, rule: options.rule,
+                                               limit: options.limit });
+  }
+  incident(id: number): Promise<IncidentDetail> {
+    return this.get(`alerts/incidents/${seg(id)}`);
+  }
+  /** Leaves an incident that is not open as it is. */
+  acknowledgeIncident(id: number): Promise<IncidentDetail> {
+    return this.request("POST", `alerts/incidents/${seg(id)}/acknowledge`);
+  }
+}
+
+function ruleBody(options: RuleOptions): Record<string, unknown> {
+  return { name: options.name, kind: options.kind, scope: options.scope,
+           target: options.target ?? "", params: options.params ?? {},
+           for_seconds: options.forSeconds ?? 0,
+           resolve_after_seconds: options.resolveAfterSeconds ?? 60,
+           severity: options.severity ?? "warning", channels: options.channels ?? [],
+           enabled: options.enabled ?? true };
 }
 
 function webhookBody(options: WebhookOptions): Record<string, unknown> {

@@ -89,6 +89,37 @@ test("webhooks: create, list, update, rotate, test, messages, redeliver, delete"
   assert.ok(error instanceof ApiError && error.status === 404, String(error));
 });
 
+test("alerts: channels without secrets, rules, incidents", { skip }, async () => {
+  const api = client();
+  const channel = await api.createAlertChannel({ kind: "email", name: "js-sdk",
+                                                 config: { to: ["ops@example.com"] } });
+  assert.deepEqual(channel.config_summary, { to: ["ops@example.com"] });
+  assert.ok((await api.alertChannels().toArray()).some((c) => c.id === channel.id));
+  const renamed = await api.updateAlertChannel(channel.id, { name: "js-sdk 2", enabled: false });
+  assert.deepEqual([renamed.name, renamed.enabled, renamed.config_summary],
+                   ["js-sdk 2", false, channel.config_summary]);
+  assert.equal((await api.testAlertChannel(channel.id)).ok, true);
+  const rule = await api.createAlertRule({ name: "js-sdk", kind: "status", scope: "all",
+                                           params: { statuses: ["down"] },
+                                           channels: [channel.id] });
+  assert.deepEqual([rule.params, rule.channels], [{ statuses: ["down"] }, [channel.id]]);
+  const changed = await api.updateAlertRule(rule.id, { name: "js-sdk", kind: "status",
+                                                       scope: "all", severity: "critical" });
+  assert.deepEqual([changed.severity, changed.channels], ["critical", []]);
+  assert.equal((await api.alertRule(rule.id)).name, "js-sdk");
+  const bad = await api.createAlertRule({ name: "x", kind: "deviation", scope: "all",
+                                          params: { bps: "-5" } }).catch((e) => e);
+  assert.ok(bad instanceof ApiError && bad.status === 400 && "params.bps" in bad.details,
+            String(bad));
+  assert.deepEqual(await api.incidents({ state: "open", rule: rule.id }).toArray(), []);
+  const missing = await api.acknowledgeIncident(2147483647).catch((e) => e);
+  assert.ok(missing instanceof ApiError && missing.status === 404, String(missing));
+  assert.equal(await api.deleteAlertRule(rule.id), undefined);
+  assert.equal(await api.deleteAlertChannel(channel.id), undefined);
+  const gone = await api.alertChannel(channel.id).catch((e) => e);
+  assert.ok(gone instanceof ApiError && gone.status === 404, String(gone));
+});
+
 test("the price WebSocket, when the server has it", { skip }, async (t) => {
   let stream;
   const first = new Promise((resolve) => {

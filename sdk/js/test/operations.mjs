@@ -11,11 +11,16 @@ const fetch = async (url, init) => {
 };
 const client = new Client({ baseUrl: "http://sdk.invalid", apiKey: "op_live_probe", fetch });
 const webhook = { url: "https://probe.invalid/x", events: ["alert.opened"] };
+const rule = { name: "probe", kind: "status", scope: "all" };
 const PROBE_ARGS = {
   createKey: [{ name: "probe" }],
   createWebhook: [webhook],
   updateWebhook: [7, webhook],
   redeliverWebhookMessage: [7, "PARAM"],
+  createAlertChannel: [{ kind: "email", name: "probe", config: { to: ["probe@example.com"] } }],
+  updateAlertChannel: [7, { name: "probe" }],
+  createAlertRule: [rule],
+  updateAlertRule: [7, rule],
 };
 const result = {};
 for (const [operationId, name] of Object.entries(OPERATIONS)) {

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
@@ -56,6 +57,20 @@ OPERATIONS: dict[str, str] = {
     "webhooks_test_create": "test_webhook",
     "webhooks_messages_list": "webhook_messages",
     "webhooks_messages_redeliver_create": "redeliver_webhook_message",
+    "alerts_channels_list": "alert_channels",
+    "alerts_channels_create": "create_alert_channel",
+    "alerts_channels_retrieve": "alert_channel",
+    "alerts_channels_update": "update_alert_channel",
+    "alerts_channels_destroy": "delete_alert_channel",
+    "alerts_channels_test_create": "test_alert_channel",
+    "alerts_rules_list": "alert_rules",
+    "alerts_rules_create": "create_alert_rule",
+    "alerts_rules_retrieve": "alert_rule",
+    "alerts_rules_update": "update_alert_rule",
+    "alerts_rules_destroy": "delete_alert_rule",
+    "alerts_incidents_list": "incidents",
+    "alerts_incidents_retrieve": "incident",
+    "alerts_incidents_acknowledge_create": "acknowledge_incident",
 }
 
 
@@ -80,6 +95,33 @@ def _webhook(url: str, events: Iterable[str], pairs: Iterable[str], description:
 
 def _hook(endpoint_id: int, *rest: str) -> str:
     return "/".join([f"webhooks/{int(endpoint_id)}", *rest])
+
+
+def _alerts(kind: str, object_id: int | None = None, *rest: str) -> str:
+    return "/".join([f"alerts/{kind}", *([str(int(object_id))] if object_id is not None
+                                          else []), *rest])
+
+
+def _channel(name: str, enabled: bool | None = None,
+             config: Mapping[str, Any] | None = None, kind: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name}
+    if kind is not None:
+        body["kind"] = kind
+    if enabled is not None:
+        body["enabled"] = enabled
+    if config is not None:
+        body["config"] = dict(config)
+    return body
+
+
+def _rule(name: str, kind: str, scope: str, target: str, params: Mapping[str, Any] | None,
+          for_seconds: int, resolve_after_seconds: int, severity: str, channels: Iterable[int],
+          enabled: bool) -> dict[str, Any]:
+    # a rule read back has `params.price` as a Decimal: send it as the string the API expects
+    plain = {k: str(v) if isinstance(v, Decimal) else v for k, v in (params or {}).items()}
+    return {"name": name, "kind": kind, "scope": scope, "target": target, "params": plain,
+            "for_seconds": for_seconds, "resolve_after_seconds": resolve_after_seconds,
+            "severity": severity, "channels": [int(c) for c in channels], "enabled": enabled}
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -287,6 +329,67 @@ class Client:
         return self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
                                           "redeliver"))
 
+    # alerts: channels, rules, incidents
+    def alert_channels(self, *, limit: int | None = None) -> Paginator[t.Channel]:
+        return self.paginate("alerts/channels", params(limit=limit))
+
+    def alert_channel(self, channel_id: int) -> t.Channel:
+        return self.request("GET", _alerts("channels", channel_id))
+
+    def create_alert_channel(self, kind: t.ChannelKind, name: str,
+                             config: Mapping[str, Any]) -> t.Channel:
+        return self.request("POST", "alerts/channels",
+                            body=_channel(name, config=config, kind=kind))
+
+    def update_alert_channel(self, channel_id: int, *, name: str, enabled: bool = True,
+                             config: Mapping[str, Any] | None = None) -> t.Channel:
+        """`config=None` keeps the stored config (its secrets are never sent back)."""
+        return self.request("PUT", _alerts("channels", channel_id),
+                            body=_channel(name, enabled, config))
+
+    def delete_alert_channel(self, channel_id: int) -> None:
+        self.request("DELETE", _alerts("channels", channel_id))
+
+    def test_alert_channel(self, channel_id: int) -> t.Delivery:
+        return self.request("POST", _alerts("channels", channel_id, "test"))
+
+    def alert_rules(self, *, limit: int | None = None) -> Paginator[t.Rule]:
+        return self.paginate("alerts/rules", params(limit=limit))
+
+    def alert_rule(self, rule_id: int) -> t.Rule:
+        return self.request("GET", _alerts("rules", rule_id))
+
+    def create_alert_rule(self, name: str, *, kind: t.RuleKind, scope: t.RuleScope,
+                          target: str = "", params: Mapping[str, Any] | None = None,
+                          for_seconds: int = 0, resolve_after_seconds: int = 60,
+                          severity: t.Severity = "warning", channels: Iterable[int] = (),
+                          enabled: bool = True) -> t.Rule:
+        return self.request("POST", "alerts/rules", body=_rule(
+            name, kind, scope, target, params, for_seconds, resolve_after_seconds, severity,
+            channels, enabled))
+
+    def update_alert_rule(self, rule_id: int, *, name: str, kind: t.RuleKind,
+                          scope: t.RuleScope, target: str = "",
+                          params: Mapping[str, Any] | None = None, for_seconds: int = 0,
+                          resolve_after_seconds: int = 60, severity: t.Severity = "warning",
+                          channels: Iterable[int] = (), enabled: bool = True) -> t.Rule:
+        return self.request("PUT", _alerts("rules", rule_id), body=_rule(
+            name, kind, scope, target, params, for_seconds, resolve_after_seconds, severity,
+            channels, enabled))
+
+    def delete_alert_rule(self, rule_id: int) -> None:
+        self.request("DELETE", _alerts("rules", rule_id))
+
+    def incidents(self, *, state: t.IncidentState | None = None, rule: int | None = None,
+                  limit: int | None = None) -> Paginator[t.Incident]:
+        return self.paginate("alerts/incidents", params(state=state, rule=rule, limit=limit))
+
+    def incident(self, incident_id: int) -> t.IncidentDetail:
+        return self.request("GET", _alerts("incidents", incident_id))
+
+    def acknowledge_incident(self, incident_id: int) -> t.IncidentDetail:
+        return self.request("POST", _alerts("incidents", incident_id, "acknowledge"))
+
 
 # --- the async client -------------------------------------------------------------------------
 
@@ -452,3 +555,64 @@ class AsyncClient:
                                         msg_id: str) -> t.WebhookMessage:
         return await self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
                                                 "redeliver"))
+
+    # alerts: channels, rules, incidents
+    def alert_channels(self, *, limit: int | None = None) -> AsyncPaginator[t.Channel]:
+        return self.paginate("alerts/channels", params(limit=limit))
+
+    async def alert_channel(self, channel_id: int) -> t.Channel:
+        return await self.request("GET", _alerts("channels", channel_id))
+
+    async def create_alert_channel(self, kind: t.ChannelKind, name: str,
+                                   config: Mapping[str, Any]) -> t.Channel:
+        return await self.request("POST", "alerts/channels",
+                                  body=_channel(name, config=config, kind=kind))
+
+    async def update_alert_channel(self, channel_id: int, *, name: str, enabled: bool = True,
+                                   config: Mapping[str, Any] | None = None) -> t.Channel:
+        return await self.request("PUT", _alerts("channels", channel_id),
+                                  body=_channel(name, enabled, config))
+
+    async def delete_alert_channel(self, channel_id: int) -> None:
+        await self.request("DELETE", _alerts("channels", channel_id))
+
+    async def test_alert_channel(self, channel_id: int) -> t.Delivery:
+        return await self.request("POST", _alerts("channels", channel_id, "test"))
+
+    def alert_rules(self, *, limit: int | None = None) -> AsyncPaginator[t.Rule]:
+        return self.paginate("alerts/rules", params(limit=limit))
+
+    async def alert_rule(self, rule_id: int) -> t.Rule:
+        return await self.request("GET", _alerts("rules", rule_id))
+
+    async def create_alert_rule(self, name: str, *, kind: t.RuleKind, scope: t.RuleScope,
+                                target: str = "", params: Mapping[str, Any] | None = None,
+                                for_seconds: int = 0, resolve_after_seconds: int = 60,
+                                severity: t.Severity = "warning",
+                                channels: Iterable[int] = (), enabled: bool = True) -> t.Rule:
+        return await self.request("POST", "alerts/rules", body=_rule(
+            name, kind, scope, target, params, for_seconds, resolve_after_seconds, severity,
+            channels, enabled))
+
+    async def update_alert_rule(self, rule_id: int, *, name: str, kind: t.RuleKind,
+                                scope: t.RuleScope, target: str = "",
+                                params: Mapping[str, Any] | None = None, for_seconds: int = 0,
+                                resolve_after_seconds: int = 60,
+                                severity: t.Severity = "warning",
+                                channels: Iterable[int] = (), enabled: bool = True) -> t.Rule:
+        return await self.request("PUT", _alerts("rules", rule_id), body=_rule(
+            name, kind, scope, target, params, for_seconds, resolve_after_seconds, severity,
+            channels, enabled))
+
+    async def delete_alert_rule(self, rule_id: int) -> None:
+        await self.request("DELETE", _alerts("rules", rule_id))
+
+    def incidents(self, *, state: t.IncidentState | None = None, rule: int | None = None,
+                  limit: int | None = None) -> AsyncPaginator[t.Incident]:
+        return self.paginate("alerts/incidents", params(state=state, rule=rule, limit=limit))
+
+    async def incident(self, incident_id: int) -> t.IncidentDetail:
+        return await self.request("GET", _alerts("incidents", incident_id))
+
+    async def acknowledge_incident(self, incident_id: int) -> t.IncidentDetail:
+        return await self.request("POST", _alerts("incidents", incident_id, "acknowledge"))

@@ -229,3 +229,75 @@ class WebhookMessage(TypedDict):
     next_attempt_at: str
     delivered_at: str | None
     recent_attempts: list[DeliveryAttempt]  # the latest (up to 5), newest first
+
+
+ChannelKind = Literal["email", "telegram", "slack", "pagerduty", "webhook"]
+RuleKind = Literal["price_above", "price_below", "deviation", "status", "consensus_unavailable"]
+RuleScope = Literal["feed", "pair", "protocol", "all"]
+Severity = Literal["critical", "warning", "info"]
+IncidentState = Literal["open", "acknowledged", "resolved"]
+
+
+class ChannelConfigSummary(TypedDict, total=False):
+    """What a channel's config may show (never a token, key or secret URL), by kind."""
+
+    to: list[str]  # email
+    chat_id: str  # telegram
+    bot_token_last4: str  # telegram
+    routing_key_last4: str  # pagerduty
+    host: str  # slack, webhook
+
+
+class Channel(TypedDict):
+    id: int
+    kind: ChannelKind
+    name: str
+    enabled: bool
+    disabled_reason: str
+    config_summary: ChannelConfigSummary
+    created_at: str
+
+
+class Delivery(TypedDict):
+    ok: bool
+    permanent: bool  # retrying cannot help: the channel has been disabled
+    retry_after: float | None
+    detail: str
+
+
+class Rule(TypedDict):
+    id: int
+    name: str
+    kind: RuleKind
+    scope: RuleScope
+    target: str
+    params: dict[str, Any]  # `price` as Decimal; `bps`, `hysteresis_bps` strings
+    for_seconds: int
+    resolve_after_seconds: int
+    severity: Severity
+    channels: list[int]
+    enabled: bool
+    created_at: str
+
+
+class Incident(TypedDict):
+    id: int
+    rule: int
+    rule_name: str
+    subject: str
+    state: IncidentState
+    summary: str
+    value: str
+    opened_at: str
+    acknowledged_at: str | None
+    resolved_at: str | None
+
+
+class IncidentEvent(TypedDict):
+    at: str
+    kind: str  # opened, notified, acknowledged, resolved…
+    detail: str
+
+
+class IncidentDetail(Incident):
+    events: list[IncidentEvent]  # the timeline, oldest first
