@@ -42,5 +42,6 @@ def deliver_for_incidents(incident_ids: list[int]) -> None:
     without waiting for the periodic delivery."""
     from . import notices
 
-    services.deliver_due()
-    notices.deliver_due()
+    for _ in range(20):  # a burst of incidents may leave more than one batch due
+        if services.deliver_due() + notices.deliver_due() == 0:
+            break
