@@ -206,7 +206,10 @@ OP_SITE_URL = env.str("OP_SITE_URL", default="http://127.0.0.1:8000")
 OP_FIELD_ENCRYPTION_KEYS = env.list("OP_FIELD_ENCRYPTION_KEYS", default=[])
 # User-supplied outbound URLs (webhooks, Slack, generic) may not reach private, loopback or
 # link-local addresses, except these hosts (tests, the devnet's local receivers).
-OP_OUTBOUND_ALLOWED_HOSTS = env.list("OP_OUTBOUND_ALLOWED_HOSTS", default=[])
+# On the devnet (a developer's machine) local receivers are the point, so loopback is allowed.
+OP_OUTBOUND_ALLOWED_HOSTS = env.list(
+    "OP_OUTBOUND_ALLOWED_HOSTS",
+    default=["127.0.0.1", "localhost"] if OP_NETWORK == "devnet" else [])
 OP_OUTBOUND_TIMEOUT = env.float("OP_OUTBOUND_TIMEOUT", default=5.0)
 # An endpoint failing this long (no success in between) is disabled and its org told by email.
 OP_WEBHOOK_DISABLE_AFTER_HOURS = env.float("OP_WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
