@@ -22,28 +22,32 @@ import json
 import os
 import queue
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, suppress
-from dataclasses import replace
+from contextlib import ExitStack
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import import_module
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
 
 from oracle_platform.bench import Context, Result, benchmark, database_label, scratch_database
-from oracle_platform.processes import die_with_parent
+from oracle_platform.bench_processes import (
+    database_url,
+    listening,
+    percentile,
+    spawn,
+    start_devnet,
+    tail,
+    version,
+    wait_for,
+)
 
 CLIENTS = 1_000
 ROUNDS = 8  # 8,000 samples at full scale
@@ -84,7 +88,7 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
     # Only the chains: the off-chain simulators are not started, and their sync ticks would
     # only time out against closed ports.
     Feed.objects.exclude(source_kind=Feed.SourceKind.EVM).update(enabled=False)
-    devnet = _start_devnet(context, stack)
+    devnet = start_devnet(context, stack, "ws_latency")
     spec = next(f for f in devnet.feeds if f.protocol == "chainlink" and f.chain == "ethereum"
                 and f"{f.base}-{f.quote}" == PAIR)
     pair = Pair.objects.get(slug=PAIR)
@@ -93,7 +97,7 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
     port = evm.free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(scratch),
+        "DATABASE_URL": database_url(scratch),
         "DEBUG": "false",  # as in production: no query log in the server or the worker
         "OP_TASKS_MODE": "celery",
         "OP_RUN_TASKS_INLINE": "false",
@@ -110,12 +114,14 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
                       "--hostname", f"ws-bench-{os.getpid()}@%h"]
     beat_command = ["celery", "-A", "oracle_platform", "beat", "--loglevel", "WARNING"]
     context.log(f"ws_latency: starting uvicorn on :{port}, Celery worker and beat")
-    server = _spawn(stack, server_command, env, logs / "server.log")
-    worker = _spawn(stack, worker_command, env, logs / "worker.log")
-    _spawn(stack, beat_command, env, logs / "beat.log")
-    _wait_for(lambda: _listening(port), "the server to listen", logs / "server.log", server)
-    _wait_for(lambda: cache.get(state_key(pair.pk)) is not None,
-              f"the worker's first {PAIR} consensus", logs / "worker.log", worker)
+    server = spawn(stack, server_command, env, logs / "server.log")
+    worker = spawn(stack, worker_command, env, logs / "worker.log")
+    spawn(stack, beat_command, env, logs / "beat.log")
+    wait_for(lambda: listening(port), "the server to listen", logs / "server.log", server,
+             label="ws_latency", timeout=START_TIMEOUT)
+    wait_for(lambda: cache.get(state_key(pair.pk)) is not None,
+             f"the worker's first {PAIR} consensus", logs / "worker.log", worker,
+             label="ws_latency", timeout=START_TIMEOUT)
 
     context.log(f"ws_latency: opening {clients:,} WebSocket connections")
     client = _Clients(stack, env, logs / "clients.log")
@@ -137,19 +143,19 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
     done = client.stop()
     if missing:  # the logs die with the temporary directory: show why while they exist
         for name in ("worker", "beat", "server"):
-            context.log(f"ws_latency: {name} log (tail):\n{_tail(logs / f'{name}.log')}")
+            context.log(f"ws_latency: {name} log (tail):\n{tail(logs / f'{name}.log')}")
         context.log(f"ws_latency: the chain's reads during the run:\n{_sync_runs(spec)}")
     latencies.sort()
     fanout.sort()
     expected = ready["connected"] * rounds
     config: dict[str, Any] = {
         "database": database_label(),
-        "server": f"uvicorn {_version('uvicorn')} (oracle_platform.asgi:application, ws "
+        "server": f"uvicorn {version('uvicorn')} (oracle_platform.asgi:application, ws "
                   "websockets-sansio), 1 process, settings.local with DEBUG off",
         "workers": f"uvicorn 1; Celery worker (prefork, default concurrency = "
                    f"{os.cpu_count()} CPUs) + Celery beat: sync_chain every {interval:g} s per "
                    "chain, then the queued refresh_pairs",
-        "layer": f"channels_redis {_version('channels_redis')} "
+        "layer": f"channels_redis {version('channels_redis')} "
                  f"({settings.CHANNEL_LAYERS['default']['BACKEND']})",
         "clients": clients,
         "connected": ready["connected"],
@@ -169,13 +175,13 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
         "clients_cpu": f"one asyncio process on the same {os.cpu_count()} CPUs as the server, "
                        f"the worker, anvil, PostgreSQL and Redis; it used "
                        f"{done['cpu_seconds']:.1f} s CPU over {done['wall_seconds']:.1f} s",
-        "p50_mined_to_computed_ms": round(_percentile(sorted(to_computed), 0.5), 1),
+        "p50_mined_to_computed_ms": round(percentile(sorted(to_computed), 0.5), 1),
         "what": "received − mined, per client per round; a missing message is not a sample",
     }
     if not latencies:
         raise RuntimeError(f"ws_latency: no client received any round ({missing} missing)")
-    yield Result("ws_latency", "p50_ms", _percentile(latencies, 0.5), "ms", config=config)
-    yield Result("ws_latency", "p99_ms", _percentile(latencies, 0.99), "ms", target=TARGET,
+    yield Result("ws_latency", "p50_ms", percentile(latencies, 0.5), "ms", config=config)
+    yield Result("ws_latency", "p99_ms", percentile(latencies, 0.99), "ms", target=TARGET,
                  config=config)
     yield Result("ws_latency", "max_ms", latencies[-1], "ms", config=config)
     yield Result("ws_latency", "messages_received", len(latencies), "messages",
@@ -183,26 +189,10 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
                  config={**config, "baseline_is": "connected clients × rounds"})
     fanout_config = {**config, "what": "received − the state's computed_at (refresh_pairs "
                                        "start): consensus, publish, channel layer, server, client"}
-    yield Result("ws_latency", "refresh_to_receive_p50_ms", _percentile(fanout, 0.5), "ms",
+    yield Result("ws_latency", "refresh_to_receive_p50_ms", percentile(fanout, 0.5), "ms",
                  config=fanout_config)
-    yield Result("ws_latency", "refresh_to_receive_p99_ms", _percentile(fanout, 0.99), "ms",
+    yield Result("ws_latency", "refresh_to_receive_p99_ms", percentile(fanout, 0.99), "ms",
                  config=fanout_config)
-
-
-def _start_devnet(context: Context, stack: ExitStack) -> Any:
-    from apps.devnet import chain as evm
-    from apps.devnet.config import devnet_config
-    from apps.devnet.runtime import ChainConfig, Devnet
-
-    base = devnet_config(seed=7)
-    config = replace(base, control_port=evm.free_port(), http_ports={}, chains=tuple(
-        ChainConfig(c.slug, c.chain_id, evm.free_port(), evm.free_port()) for c in base.chains))
-    devnet = Devnet.from_database(config)
-    context.log(f"ws_latency: starting a devnet with {len(devnet.feeds)} on-chain feeds")
-    stack.callback(devnet.stop)
-    devnet.start()
-    devnet.publish_addresses()
-    return devnet
 
 
 def _rounds(context: Context, devnet: Any, spec: Any, client: _Clients, rounds: int,
@@ -270,7 +260,7 @@ class _Clients:
 
     def __init__(self, stack: ExitStack, env: dict[str, str], log: Path) -> None:
         self.log = log
-        self.process = _spawn(stack, [sys.executable, "-m", "apps.feeds.ws_clients"], env, log,
+        self.process = spawn(stack, [sys.executable, "-m", "apps.feeds.ws_clients"], env, log,
                               pipes=True)
         self.answers: queue.Queue[dict | None] = queue.Queue()
         self.connected = 0
@@ -296,7 +286,7 @@ class _Clients:
             answer = None
         if answer is None or answer.get("event") != event:
             raise RuntimeError(f"ws_latency: the client process did not answer {event!r} "
-                               f"(got {answer}):\n{_tail(self.log)}")
+                               f"(got {answer}):\n{tail(self.log)}")
         return answer
 
     def stop(self) -> dict:
@@ -328,74 +318,3 @@ def _sessions(count: int) -> list[str]:
         store.create()
         keys.append(store.session_key)
     return keys
-
-
-def _database_url(name: str) -> str:
-    """DATABASE_URL for the child processes: the same server, the scratch database."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{name}"
-    return urlsplit(url)._replace(path=f"/{name}").geturl()
-
-
-def _spawn(stack: ExitStack, command: list[str], env: dict[str, str], log: Path, *,
-           pipes: bool = False) -> subprocess.Popen:
-    """Start a process in a group of its own (Celery's pool children included), stopped with
-    its whole group when the benchmark ends, however it ends."""
-    if command[0] != sys.executable:
-        command = [sys.executable, "-m", *command]
-    output = stack.enter_context(log.open("w"))
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and modules)
-        command, cwd=settings.BASE_DIR, env=env, start_new_session=True,
-        preexec_fn=die_with_parent, stderr=output, text=True,
-        stdout=subprocess.PIPE if pipes else output, stdin=subprocess.PIPE if pipes else None,
-    )
-    stack.callback(_stop_group, process)
-    return process
-
-
-def _stop_group(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout)
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # what is left of the group (pool children)
-    process.wait()
-    for stream in (process.stdin, process.stdout):
-        if stream:
-            stream.close()
-
-
-def _wait_for(condition: Any, what: str, log: Path, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"ws_latency: gave up waiting for {what}:\n{_tail(log)}")
-        time.sleep(0.2)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _tail(log: Path, limit: int = 3000) -> str:
-    try:
-        return log.read_text(errors="replace")[-limit:]
-    except OSError:
-        return ""
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
