@@ -517,7 +517,7 @@ def _describe(done: Round, expected: int) -> str:
 
 def _results(context: Context, setup: Setup, done: list[Round], orgs: int, rounds: int,
              logs: Path) -> Iterator[Result]:
-    from apps.alerts import services, tasks
+    from apps.alerts import services
     from apps.alerts.models import Rule, WebhookEndpoint
 
     latencies = sorted((d.received - r.mined) * 1000 for r in done for d in r.opened.values())
@@ -540,9 +540,8 @@ def _results(context: Context, setup: Setup, done: list[Round], orgs: int, round
                    f"Celery beat, settings.local with DEBUG off: sync_chain every "
                    f"{setup.poll_interval:g} s per chain → refresh_pairs → evaluate_pairs "
                    f"(queued); alerts.deliver_webhooks every {setup.delivery_interval:g} s "
-                   f"(≤ {limit} messages a run)" + (
-                       ", and alerts.deliver_for_incidents queued when an evaluation commits"
-                       if hasattr(tasks, "deliver_for_incidents") else ""),
+                   f"(≤ {limit} messages a run), and alerts.deliver_now queued when an "
+                   "evaluation commits",
         "rules": Rule.objects.filter(enabled=True).count(),
         "orgs": orgs,
         "endpoints": WebhookEndpoint.objects.filter(enabled=True).count(),

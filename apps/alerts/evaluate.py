@@ -126,10 +126,10 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
         notices.queue_transitions(opened, resolved, now)
         if opened or resolved:
             # Deliver now rather than at the next periodic tick (which remains the safety net).
-            from .tasks import deliver_for_incidents
+            from .tasks import deliver_now
 
             changed = sorted(i.pk for i in opened + resolved)
-            transaction.on_commit(lambda: enqueue(deliver_for_incidents, changed))
+            transaction.on_commit(lambda: enqueue(deliver_now, changed))
     return {"opened": opened, "resolved": resolved}
 
 

@@ -291,3 +291,25 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.notification.get('kind')} ({self.status})"
+
+
+class PublishedState(models.Model):
+    """The last consensus price or feed status announced to webhooks, so that `price.updated`
+    and `feed.status_changed` are derived by comparing stored rows: an evaluation lost before it
+    committed is made up by the next one, which still sees the difference."""
+
+    class Kind(models.TextChoices):
+        PAIR_PRICE = "pair_price", "A pair's consensus price"
+        FEED_STATUS = "feed_status", "A feed's status"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=120, help_text="Pair slug or feed key")
+    value = models.CharField(max_length=80, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"],
+                                               name="published_state_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} = {self.value}"

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from oracle_platform.enqueue import enqueue
+
 from . import services
 
 
@@ -15,9 +17,14 @@ def evaluate_pairs(pair_ids: list[int]) -> None:
     from apps.feeds.models import Pair
     from apps.feeds.state import pair_states
 
+    from .changes import publish_changes
     from .evaluate import evaluate
 
-    evaluate(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
+    states = list(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
+    evaluate(states)
+    messages = publish_changes(states)
+    if messages:
+        enqueue(deliver_now, [m.pk for m in messages])
 
 
 @shared_task(name="alerts.deliver_notices")
@@ -36,10 +43,11 @@ def escalate() -> int:
     return notices.escalate_due()
 
 
-@shared_task(name="alerts.deliver_for_incidents", ignore_result=True)
-def deliver_for_incidents(incident_ids: list[int]) -> None:
-    """Right after incidents changed: send what is due — their webhooks and notices among it —
-    without waiting for the periodic delivery."""
+@shared_task(name="alerts.deliver_now", ignore_result=True)
+def deliver_now(trigger_ids: list[int]) -> None:
+    """Right after incidents changed or events were written (`trigger_ids`: which, for the
+    log): send what is due — their webhooks and notices among it — without waiting for the
+    periodic delivery."""
     from . import notices
 
     for _ in range(20):  # a burst of incidents may leave more than one batch due
