@@ -2,8 +2,12 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .control import DevnetClient, DevnetUnavailable
@@ -55,3 +59,54 @@ def clear_faults(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"Cleared {len(cleared)} fault(s).")
     return redirect("devnet")
+
+
+# --- a webhook receiver for trying alerts locally ------------------------------------------------
+
+RECEIVED_KEY = "devnet:webhooks:received"
+RECEIVED_KEEP = 100
+MAX_BODY = 64 * 1024
+
+
+@csrf_exempt
+@require_POST
+def receive_webhook(request: HttpRequest) -> HttpResponse:
+    """A local endpoint to point webhooks and generic-webhook channels at on the devnet
+    (`http://127.0.0.1:8000/devnet/webhooks/receive/`): it keeps the last deliveries."""
+    if settings.OP_NETWORK != "devnet":
+        raise Http404("only on the devnet")
+    body = request.body[:MAX_BODY]
+    received = cache.get(RECEIVED_KEY) or []
+    received.insert(0, {
+        "at": timezone.now().isoformat(), "path": request.get_full_path(),
+        "msg_id": request.headers.get("webhook-id", ""),
+        "headers": {k: v for k, v in request.headers.items() if k.lower().startswith("webhook-")},
+        "body": body.decode("utf-8", errors="replace"),
+    })
+    cache.set(RECEIVED_KEY, received[:RECEIVED_KEEP], None)
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@staff_member_required
+def received_webhooks(request: HttpRequest) -> HttpResponse:
+    """What the local receiver got, each checked against the secret of the endpoint or
+    channel it was sent to."""
+    from apps.alerts.models import WebhookEndpoint
+    from apps.alerts.signing import SignatureError, verify
+
+    path = reverse("devnet_webhook_receive")
+    # Any host and port: the receiver is whichever local server the endpoint names.
+    secrets = [e.secret for e in WebhookEndpoint.objects.filter(url__contains=path)]
+    rows = []
+    for item in cache.get(RECEIVED_KEY) or []:
+        verdict = "no endpoint with this URL"
+        for secret in secrets:
+            try:
+                verify(secret, item["headers"], item["body"].encode(), tolerance=10**9)
+                verdict = "signature valid"
+                break
+            except SignatureError as error:
+                verdict = f"invalid: {error}"
+        rows.append({**item, "verdict": verdict})
+    return render(request, "devnet/webhooks.html",
+                  {"received": rows, "url": request.build_absolute_uri(path)})
