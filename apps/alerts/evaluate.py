@@ -65,13 +65,16 @@ def _feed_reading(rule: Rule, row: dict) -> Reading | None:
     key = row["key"]
     if rule.kind == Rule.Kind.STATUS:
         statuses = rule.params.get("statuses") or Rule.DEFAULT_STATUSES
-        # "unknown" (our own ingestion delayed) is never one of them: such rules stay quiet.
-        return Reading(key, row["status"] in statuses, row["status"],
+        # "unknown" (our own ingestion delayed) never opens an incident, nor resolves one: we
+        # cannot tell, so the rule holds its state.
+        breaching = None if row["status"] == "unknown" else row["status"] in statuses
+        return Reading(key, breaching, row["status"],
                        f"{key} is {row['status']}" + (f": {row['reason']}" if row["reason"]
                                                       else ""))
     if rule.kind == Rule.Kind.DEVIATION:
         if row.get("deviation_bps") is None:
-            return Reading(key, False, "", f"{key} has no deviation")
+            # No consensus to deviate from (too few fresh votes): unknown, not clear.
+            return Reading(key, None, "", f"{key} has no deviation (no consensus)")
         deviation = Decimal(row["deviation_bps"])
         limit = Decimal(str(rule.params["bps"]))
         return Reading(key, abs(deviation) > limit, row["deviation_bps"],

@@ -158,3 +158,14 @@ def test_stored_prices_drive_the_rules_end_to_end(rule, django_capture_on_commit
         priced(eth, "pyth", "3402")  # two votes: a consensus of 3401
     incident = Incident.objects.get()
     assert incident.subject == "ETH-USD" and incident.value == "3401.00000000"
+
+
+def test_unknown_is_neither_a_breach_nor_a_recovery(rule):
+    rule(kind="deviation", scope="all", params={"bps": "50"})
+    rule(kind="status", scope="all", name="s")
+    evaluate([state(feeds=[row("cl-eth", deviation="-227.60", status="stale")])], now=at(0))
+    assert Incident.objects.filter(state="open").count() == 2
+    unknown = [state(consensus=None, feeds=[row("cl-eth", deviation=None, status="unknown",
+                                                reason="ingestion delayed")])]
+    assert evaluate(unknown, now=at(5))["resolved"] == []  # no consensus, no sync: hold
+    assert Incident.objects.filter(state="open").count() == 2
