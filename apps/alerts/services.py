@@ -35,6 +35,7 @@ from .models import (
     Event,
     Incident,
     IncidentEvent,
+    MaintenanceWindow,
     Rule,
     WebhookEndpoint,
     WebhookMessage,
@@ -458,3 +459,57 @@ def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> 
                                      detail=f"by {by}"[:300])
         notices.queue([incident], "acknowledged", now=now)  # PagerDuty stops paging
     return incident
+
+
+# --- escalation, mutes, maintenance -------------------------------------------------------------
+
+def set_escalation(rule: Rule, *, channels: Iterable[int], after_minutes: int) -> Rule:
+    """Who is told when an incident stays unacknowledged for `after_minutes` (0: nobody)."""
+    channel_ids = list(channels)
+    errors = {}
+    if not isinstance(after_minutes, int) or not 0 <= after_minutes <= 7 * 24 * 60:
+        errors["after_minutes"] = "Whole minutes from 0 (never) to 10080 (a week)."
+    owned = set(Channel.objects.filter(organization_id=rule.organization_id,
+                                       pk__in=channel_ids).values_list("pk", flat=True))
+    if set(channel_ids) - owned:
+        errors["channels"] = "Unknown channels."
+    if after_minutes and not channel_ids:
+        errors["channels"] = "Escalating needs at least one channel."
+    if errors:
+        raise ValidationError(errors)
+    rule.escalate_after_minutes = after_minutes
+    rule.save(update_fields=["escalate_after_minutes"])
+    rule.escalation_channels.set(owned)
+    return rule
+
+
+def mute_rule(rule: Rule, *, until: datetime | None, now: datetime | None = None) -> Rule:
+    """Hold the rule's notifications back until `until` (None: unmute). Incidents still open
+    and resolve, and their timelines say what was held back."""
+    now = now or timezone.now()
+    if until is not None and (until.utcoffset() is None or until <= now
+                              or until - now > timedelta(days=90)):
+        raise ValidationError({"until": "A time with a zone, in the next 90 days."})
+    rule.muted_until = until
+    rule.save(update_fields=["muted_until"])
+    return rule
+
+
+def create_maintenance_window(organization: Organization, *, starts_at: datetime,
+                              ends_at: datetime, reason: str = "",
+                              now: datetime | None = None) -> MaintenanceWindow:
+    now = now or timezone.now()
+    errors = {}
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value.utcoffset() is None:
+            errors[name] = "A time with a zone."
+    if not errors and ends_at <= starts_at:
+        errors["ends_at"] = "Must be after starts_at."
+    if not errors and ends_at <= now:
+        errors["ends_at"] = "Must be in the future."
+    if not errors and ends_at - starts_at > timedelta(days=30):
+        errors["ends_at"] = "A window lasts at most 30 days."
+    if errors:
+        raise ValidationError(errors)
+    return MaintenanceWindow.objects.create(organization=organization, starts_at=starts_at,
+                                            ends_at=ends_at, reason=reason.strip()[:200])

@@ -105,3 +105,31 @@ def test_acknowledge_links_are_signed_and_acknowledging_is_on_the_timeline(tenan
     assert incident.state == "acknowledged"
     assert [(e.kind, e.detail) for e in incident.events.all()] == [
         ("acknowledged", "by ana@example.com")]
+
+
+def test_escalation_mutes_and_maintenance_windows_are_validated(tenants):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    org, now = tenants["org"], timezone.now()
+    rule = services.create_rule(org, name="s", kind="status", scope="all")
+    mine = services.create_channel(org, kind="email", name="boss", config={"to": ["b@x.io"]})
+    theirs = services.create_channel(tenants["outsider_org"], kind="email", name="t",
+                                     config={"to": ["t@x.io"]})
+    assert errors(lambda: services.set_escalation(rule, channels=[theirs.pk],
+                                                  after_minutes=15)) == {"channels"}
+    assert errors(lambda: services.set_escalation(rule, channels=[],
+                                                  after_minutes=15)) == {"channels"}
+    services.set_escalation(rule, channels=[mine.pk], after_minutes=15)
+    assert list(rule.escalation_channels.all()) == [mine] and rule.escalate_after_minutes == 15
+    assert errors(lambda: services.mute_rule(rule, until=now - timedelta(hours=1))) == {"until"}
+    services.mute_rule(rule, until=now + timedelta(hours=2))
+    services.mute_rule(rule, until=None)
+    assert rule.muted_until is None
+    assert errors(lambda: services.create_maintenance_window(
+        org, starts_at=now, ends_at=now - timedelta(hours=1))) == {"ends_at"}
+    window = services.create_maintenance_window(org, starts_at=now,
+                                                ends_at=now + timedelta(hours=1),
+                                                reason="node upgrade")
+    assert window.organization == org
