@@ -24,8 +24,12 @@ from oracle_platform.enqueue import enqueue
 from . import notices, services
 from .models import Condition, Event, Incident, IncidentEvent, Rule
 
-FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS}
+FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS, Rule.Kind.QUARANTINE}
+PRICE_KINDS = {Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW, Rule.Kind.PRICE_MOVE}
 DEFAULT_HYSTERESIS_BPS = Decimal("10")
+DEFAULT_BAND_MULTIPLE = 2  # a deviation rule without bps: twice the feed's own deviation band
+MIN_DEFAULT_BPS = Decimal("10")
+DYNAMIC_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -36,16 +40,84 @@ class Reading:
     summary: str
 
 
-def readings(rule: Rule, states: Iterable[dict]) -> list[Reading]:
+class Context:
+    """What some rules need beyond the states, read once per evaluation and only if asked:
+    quarantined reads, past prices, the feeds' own deviation bands, deviation statistics."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._cache: dict = {}
+
+    def _memo(self, key: tuple, load):
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def quarantined(self, feed_id: int, seconds: int, reasons: tuple[str, ...]) -> int:
+        def load() -> dict[int, int]:
+            from django.db.models import Count
+
+            from apps.feeds.models import QuarantinedRead
+
+            reads = QuarantinedRead.objects.filter(
+                created_at__gte=self.now - timedelta(seconds=seconds))
+            if reasons:
+                reads = reads.filter(reason__in=reasons)
+            return dict(reads.values("feed_id").annotate(n=Count("id"))
+                        .values_list("feed_id", "n"))
+        return self._memo(("quarantine", seconds, reasons), load).get(feed_id, 0)
+
+    def band_bps(self, feed_id: int) -> Decimal | None:
+        def load() -> dict[int, Decimal]:
+            from apps.feeds.models import Feed
+
+            return dict(Feed.objects.values_list("pk", "deviation_threshold_bps"))
+        return self._memo(("bands",), load).get(feed_id)
+
+    def price_ago(self, subject: tuple[str, int | str], seconds: int) -> Decimal | None:
+        """The close of the 1-minute bar in which `seconds` ago fell (feed id or pair slug)."""
+        def load() -> Decimal | None:
+            from apps.feeds.models import ConsensusBar, FeedBar
+
+            kind, key = subject
+            bars = FeedBar.objects.filter(feed_id=key) if kind == "feed" \
+                else ConsensusBar.objects.filter(pair__slug=key)
+            return (bars.filter(resolution=60, start__lte=self.now - timedelta(seconds=seconds))
+                    .order_by("-start").values_list("close", flat=True).first())
+        return self._memo(("ago", subject, seconds), load)
+
+    def deviation_spread(self, feed_id: int, pair: str) -> Decimal | None:
+        """Standard deviation (bps) of the feed's minute closes against the consensus's over
+        the last hour, or None with fewer than 10 minutes of both."""
+        def load() -> Decimal | None:
+            import statistics
+
+            from apps.feeds.models import ConsensusBar, FeedBar
+
+            since = self.now - DYNAMIC_WINDOW
+            feed = dict(FeedBar.objects.filter(feed_id=feed_id, resolution=60, start__gte=since)
+                        .values_list("start", "close"))
+            consensus = dict(ConsensusBar.objects.filter(pair__slug=pair, resolution=60,
+                                                         start__gte=since)
+                             .values_list("start", "close"))
+            series = [(feed[t] - consensus[t]) / consensus[t] * 10_000
+                      for t in feed.keys() & consensus.keys() if consensus[t]]
+            return statistics.stdev(series) if len(series) >= 10 else None
+        return self._memo(("spread", feed_id), load)
+
+
+def readings(rule: Rule, states: Iterable[dict], context: Context | None = None
+             ) -> list[Reading]:
     """The rule's subjects among these pair states, each breaching or not."""
+    context = context or Context(timezone.now())
     found = []
     for state in states:
-        if rule.kind in FEED_KINDS or (rule.kind in (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW)
+        if rule.kind in FEED_KINDS or (rule.kind in PRICE_KINDS
                                        and rule.scope == Rule.Scope.FEED):
-            found += [_feed_reading(rule, row) for row in state["feeds"]
+            found += [_feed_reading(rule, row, state, context) for row in state["feeds"]
                       if row["converted_from"] is None and _feed_in_scope(rule, state, row)]
         elif _pair_in_scope(rule, state):
-            found.append(_pair_reading(rule, state))
+            found.append(_pair_reading(rule, state, context))
     return [r for r in found if r is not None]
 
 
@@ -61,7 +133,7 @@ def _pair_in_scope(rule: Rule, state: dict) -> bool:
                                             and state["pair"] == rule.target)
 
 
-def _feed_reading(rule: Rule, row: dict) -> Reading | None:
+def _feed_reading(rule: Rule, row: dict, state: dict, context: Context) -> Reading | None:
     key = row["key"]
     if rule.kind == Rule.Kind.STATUS:
         statuses = rule.params.get("statuses") or Rule.DEFAULT_STATUSES
@@ -72,23 +144,65 @@ def _feed_reading(rule: Rule, row: dict) -> Reading | None:
                        f"{key} is {row['status']}" + (f": {row['reason']}" if row["reason"]
                                                       else ""))
     if rule.kind == Rule.Kind.DEVIATION:
-        if row.get("deviation_bps") is None:
-            # No consensus to deviate from (too few fresh votes): unknown, not clear.
-            return Reading(key, None, "", f"{key} has no deviation (no consensus)")
-        deviation = Decimal(row["deviation_bps"])
-        limit = Decimal(str(rule.params["bps"]))
-        return Reading(key, abs(deviation) > limit, row["deviation_bps"],
-                       f"{key} is {deviation} bps from consensus (limit {limit})")
+        return _deviation_reading(rule, row, state, context)
+    if rule.kind == Rule.Kind.QUARANTINE:
+        seconds = int(rule.params.get("window_seconds", 300))
+        reasons = tuple(rule.params.get("reasons") or ())
+        count, limit = context.quarantined(row["feed"], seconds, reasons), \
+            int(rule.params.get("count", 1))
+        return Reading(key, count >= limit, str(count),
+                       f"{key}: {count} read(s) quarantined in {seconds} s"
+                       + (f" ({', '.join(reasons)})" if reasons else ""))
+    if rule.kind == Rule.Kind.PRICE_MOVE:
+        return _move_reading(rule, key, row["price"], ("feed", row["feed"]), context)
     return _price_reading(rule, key, row["price"])
 
 
-def _pair_reading(rule: Rule, state: dict) -> Reading | None:
+def _deviation_reading(rule: Rule, row: dict, state: dict, context: Context) -> Reading:
+    key = row["key"]
+    if row.get("deviation_bps") is None:
+        # No consensus to deviate from (too few fresh votes): unknown, not clear.
+        return Reading(key, None, "", f"{key} has no deviation (no consensus)")
+    deviation = Decimal(row["deviation_bps"])
+    if "bps" in rule.params:
+        limit, why = Decimal(str(rule.params["bps"])), ""
+    else:  # relative to the feed's own deviation band (Chainlink's 0.5 % → 100 bps)
+        band = context.band_bps(row["feed"]) or Decimal(0)
+        limit = max(MIN_DEFAULT_BPS, band * DEFAULT_BAND_MULTIPLE)
+        why = f", {DEFAULT_BAND_MULTIPLE}× its {band} bps band"
+    if rule.params.get("dynamic_k") is not None:
+        spread = context.deviation_spread(row["feed"], state["pair"])
+        if spread is not None:
+            dynamic = Decimal(str(rule.params["dynamic_k"])) * Decimal(str(spread))
+            if dynamic > limit:
+                limit = dynamic.quantize(Decimal("0.01"))
+                why = f", {rule.params['dynamic_k']}× its hour's {Decimal(str(spread)):.2f} " \
+                      "bps spread"
+    return Reading(key, abs(deviation) > limit, row["deviation_bps"],
+                   f"{key} is {deviation} bps from consensus (limit {limit}{why})")
+
+
+def _move_reading(rule: Rule, subject: str, price: str | None, series: tuple,
+                  context: Context) -> Reading | None:
+    seconds = int(rule.params.get("window_seconds", 3600))
+    before = context.price_ago(series, seconds)
+    if price is None or not before:
+        return None  # no price now or no history that far back: nothing to compare
+    change = (Decimal(price) - before) / before * 100
+    limit = Decimal(str(rule.params["percent"]))
+    return Reading(subject, abs(change) >= limit, f"{change:.2f}",
+                   f"{subject} moved {change:+.2f} % in {seconds // 60} min (limit {limit} %)")
+
+
+def _pair_reading(rule: Rule, state: dict, context: Context) -> Reading | None:
     pair = state["pair"]
     if rule.kind == Rule.Kind.CONSENSUS_UNAVAILABLE:
         missing = state["consensus"] is None
         return Reading(pair, missing, state["reason"] if missing else state["consensus"],
                        f"{pair} has no consensus: {state['reason']}" if missing
                        else f"{pair} consensus {state['consensus']}")
+    if rule.kind == Rule.Kind.PRICE_MOVE:
+        return _move_reading(rule, pair, state["consensus"], ("pair", pair), context)
     return _price_reading(rule, pair, state["consensus"])
 
 
@@ -120,7 +234,8 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
     states = list(states)
     rules = list(rules if rules is not None else
                  Rule.objects.filter(enabled=True).select_related("organization"))
-    by_rule = {rule: readings(rule, states) for rule in rules}
+    context = Context(now)
+    by_rule = {rule: readings(rule, states, context) for rule in rules}
     by_rule = {rule: found for rule, found in by_rule.items() if found}
     if not by_rule:
         return {"opened": [], "resolved": []}

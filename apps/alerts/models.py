@@ -132,9 +132,11 @@ class DeliveryAttempt(models.Model):
 class Rule(models.Model):
     """A condition an organization wants to be told about, over a scope of subjects.
 
-    Subjects are feeds (price, deviation and status rules on feeds) or pairs (consensus rules).
-    `params` by kind: price_above / price_below {"price": "3000", "hysteresis_bps": "10"};
-    deviation {"bps": "50"}; status {"statuses": ["stale", "down"]}; consensus_unavailable {}.
+    Subjects are feeds (price, deviation, status and quarantine rules on feeds) or pairs
+    (consensus rules). `params` by kind (docs/alerts.md): price_above / price_below {"price",
+    "hysteresis_bps"}; price_move {"percent", "window_seconds"}; deviation {"bps" (default: twice
+    the feed's own deviation band), "dynamic_k"}; status {"statuses"}; quarantine {"count",
+    "window_seconds", "reasons"}; consensus_unavailable {}.
     """
 
     class Kind(models.TextChoices):
@@ -143,6 +145,8 @@ class Rule(models.Model):
         DEVIATION = "deviation", "Deviation from consensus"
         STATUS = "status", "Feed status"
         CONSENSUS_UNAVAILABLE = "consensus_unavailable", "Consensus unavailable"
+        PRICE_MOVE = "price_move", "Price moved by a percentage within a window"
+        QUARANTINE = "quarantine", "Reads quarantined (garbage, bad signature)"
 
     DEFAULT_STATUSES = ("stale", "down")  # a status rule without params.statuses
 

@@ -314,7 +314,7 @@ def update_channel(channel: Channel, *, name: str, config: dict | None = None,
 
 # --- rules --------------------------------------------------------------------------------------
 
-PRICE_KINDS = {Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW}
+PRICE_KINDS = {Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW, Rule.Kind.PRICE_MOVE}
 STATUSES = ("late", "stale", "down")
 MAX_SECONDS = 7 * 86400
 MAX_RULES = 500
@@ -331,6 +331,13 @@ def _decimal(value: object, name: str, errors: dict, *, low: str = "0",
         errors[name] = f"Must be above {low}" + (f" and at most {high}." if high else ".")
         return None
     return str(number)
+
+
+def _whole(value: object, name: str, errors: dict, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors[name] = f"A whole number from {low} to {high}."
+        return None
+    return value
 
 
 def _clean_rule(organization: Organization, *, kind: str, scope: str, target: str,
@@ -357,14 +364,33 @@ def _clean_rule(organization: Organization, *, kind: str, scope: str, target: st
     target = "" if scope == Rule.Scope.ALL else target
     cleaned: dict = {}
     params = params if isinstance(params, dict) else {}
-    if kind in PRICE_KINDS:
+    if kind == Rule.Kind.PRICE_MOVE:
+        cleaned["percent"] = _decimal(params.get("percent"), "params.percent", errors,
+                                      high="1000")
+        cleaned["window_seconds"] = _whole(params.get("window_seconds", 3600),
+                                           "params.window_seconds", errors, 60, 86400)
+    elif kind in PRICE_KINDS:
         cleaned["price"] = _decimal(params.get("price"), "params.price", errors)
         if "hysteresis_bps" in params:
             cleaned["hysteresis_bps"] = _decimal(params["hysteresis_bps"],
                                                  "params.hysteresis_bps", errors, low="-1",
                                                  high="1000")
     elif kind == Rule.Kind.DEVIATION:
-        cleaned["bps"] = _decimal(params.get("bps"), "params.bps", errors, high="10000")
+        if params.get("bps") is not None:  # else: twice each feed's own deviation band
+            cleaned["bps"] = _decimal(params["bps"], "params.bps", errors, high="10000")
+        if params.get("dynamic_k") is not None:
+            cleaned["dynamic_k"] = _decimal(params["dynamic_k"], "params.dynamic_k", errors,
+                                            high="20")
+    elif kind == Rule.Kind.QUARANTINE:
+        cleaned["count"] = _whole(params.get("count", 1), "params.count", errors, 1, 10_000)
+        cleaned["window_seconds"] = _whole(params.get("window_seconds", 300),
+                                           "params.window_seconds", errors, 60, 86400)
+        reasons = params.get("reasons", [])
+        if not isinstance(reasons, list) or not all(isinstance(r, str) and r
+                                                    for r in reasons):
+            errors["params.reasons"] = "A list of reason codes, e.g. [\"bad_signature\"]."
+        elif reasons:
+            cleaned["reasons"] = reasons
     elif kind == Rule.Kind.STATUS:
         statuses = params.get("statuses", list(Rule.DEFAULT_STATUSES))
         if not isinstance(statuses, list) or not statuses or set(statuses) - set(STATUSES):

@@ -40,8 +40,15 @@ def test_rules_refuse_what_cannot_work(tenants, eth):
         org, name="a", kind="price_below", scope="pair", target="NOPE-USD",
         params={"price": "-3"})) == {"target", "params.price"}
     assert errors(lambda: services.create_rule(
-        org, name="a", kind="deviation", scope="feed", target="nope", params={})) == {
-        "target", "params.bps"}
+        org, name="a", kind="deviation", scope="feed", target="nope",
+        params={"bps": "lots", "dynamic_k": "-1"})) == {"target", "params.bps",
+                                                         "params.dynamic_k"}
+    assert errors(lambda: services.create_rule(
+        org, name="a", kind="price_move", scope="all", params={"window_seconds": 5})) == {
+        "scope", "params.percent", "params.window_seconds"}
+    assert errors(lambda: services.create_rule(
+        org, name="a", kind="quarantine", scope="all",
+        params={"count": 0, "reasons": "bad"})) == {"params.count", "params.reasons"}
     assert errors(lambda: services.create_rule(
         org, name="a", kind="status", scope="all", params={"statuses": ["sleepy"]},
         for_seconds=-1)) == {"params.statuses", "for_seconds"}

@@ -169,3 +169,75 @@ def test_unknown_is_neither_a_breach_nor_a_recovery(rule):
                                                 reason="ingestion delayed")])]
     assert evaluate(unknown, now=at(5))["resolved"] == []  # no consensus, no sync: hold
     assert Incident.objects.filter(state="open").count() == 2
+
+
+def test_quarantined_reads_open_an_incident(rule):
+    from apps.feeds.models import QuarantinedRead
+    from tests.factories import FeedFactory
+
+    feed = FeedFactory()
+    rule(kind="quarantine", scope="all", params={"count": 2, "window_seconds": 300,
+                                                 "reasons": ["bad_signature"]})
+    feed_row = {**row(feed.key), "feed": feed.pk}
+    for reason in ("bad_signature", "non_positive", "bad_signature"):
+        QuarantinedRead.objects.create(feed=feed, raw_value="x", reason=reason)
+    [incident] = evaluate([state(feeds=[feed_row])], now=timezone.now())["opened"]
+    assert incident.value == "2" and "bad_signature" in incident.summary
+
+
+def test_a_deviation_rule_without_bps_uses_twice_the_feeds_own_band(rule):
+    from tests.factories import FeedFactory
+
+    feed = FeedFactory(deviation_threshold_bps=50)  # Chainlink's 0.5 %: alert beyond 100 bps
+    rule(kind="deviation", scope="all")
+    near = [state(feeds=[{**row(feed.key, deviation="-90.00"), "feed": feed.pk}])]
+    assert evaluate(near, now=at(0))["opened"] == []
+    far = [state(feeds=[{**row(feed.key, deviation="-120.00"), "feed": feed.pk}])]
+    [incident] = evaluate(far, now=at(1))["opened"]
+    assert "limit 100" in incident.summary
+
+
+def test_a_dynamic_deviation_threshold_follows_the_feeds_usual_spread(rule):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from apps.feeds.models import ConsensusBar, FeedBar
+    from tests.factories import FeedFactory
+
+    feed = FeedFactory(deviation_threshold_bps=5)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    for minute in range(30):  # a feed that usually sits ±30 bps around consensus
+        start = now - timedelta(minutes=30 - minute)
+        close = Decimal("3000") * (1 + Decimal(30 if minute % 2 else -30) / 10_000)
+        FeedBar.objects.create(feed=feed, resolution=60, start=start, open=close, high=close,
+                               low=close, close=close, count=1, first_ts=start, last_ts=start)
+        ConsensusBar.objects.create(pair=feed.pair, resolution=60, start=start,
+                                    open=Decimal(3000), high=Decimal(3000), low=Decimal(3000),
+                                    close=Decimal(3000), count=1, first_ts=start,
+                                    last_ts=start)
+    rule(kind="deviation", scope="all", params={"bps": "20", "dynamic_k": "3"})
+    usual = [state(feed.pair.slug, feeds=[{**row(feed.key, deviation="45.00"),
+                                           "feed": feed.pk}])]
+    assert evaluate(usual, now=now)["opened"] == []  # above 20 bps, but usual for this feed
+    unusual = [state(feed.pair.slug, feeds=[{**row(feed.key, deviation="120.00"),
+                                             "feed": feed.pk}])]
+    assert len(evaluate(unusual, now=now)["opened"]) == 1
+
+
+def test_a_percent_move_within_the_window(rule):
+    from decimal import Decimal
+
+    from apps.feeds.models import ConsensusBar
+
+    eth = PairFactory(base=AssetFactory(symbol="ETH"))
+    now = timezone.now().replace(second=0, microsecond=0)
+    hour_ago = now - timedelta(minutes=61)
+    ConsensusBar.objects.create(pair=eth, resolution=60, start=hour_ago,
+                                open=Decimal(3000), high=Decimal(3000), low=Decimal(3000),
+                                close=Decimal(3000), count=1, first_ts=hour_ago,
+                                last_ts=hour_ago)
+    rule(kind="price_move", scope="pair", target="ETH-USD",
+         params={"percent": "5", "window_seconds": 3600})
+    assert evaluate([state(consensus="3100")], now=now)["opened"] == []  # +3.33 %
+    [incident] = evaluate([state(consensus="3180")], now=now)["opened"]  # +6 %
+    assert incident.value == "6.00" and "+6.00 %" in incident.summary
