@@ -24,7 +24,8 @@ from oracle_platform.enqueue import enqueue
 from . import notices, services
 from .models import Condition, Event, Incident, IncidentEvent, Rule
 
-FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS, Rule.Kind.QUARANTINE}
+FEED_KINDS = {Rule.Kind.DEVIATION, Rule.Kind.STATUS, Rule.Kind.QUARANTINE,
+              Rule.Kind.HEALTH_BELOW}
 PRICE_KINDS = {Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW, Rule.Kind.PRICE_MOVE}
 DEFAULT_HYSTERESIS_BPS = Decimal("10")
 DEFAULT_BAND_MULTIPLE = 2  # a deviation rule without bps: twice the feed's own deviation band
@@ -86,6 +87,18 @@ class Context:
                     .order_by("-start").values_list("close", flat=True).first())
         return self._memo(("ago", subject, seconds), load)
 
+    def health(self, rows: list[dict]) -> dict[int, int | None]:
+        """Health scores (apps.feeds.health, over the last hour) of these feeds' rows; None
+        while a status is unknown. One computation for all the rows asked together."""
+        def load() -> dict[int, int | None]:
+            from apps.feeds.health import feed_health
+            from apps.feeds.models import Feed
+
+            by_id = {row["feed"]: row for row in rows}
+            feeds = list(Feed.objects.filter(pk__in=by_id))
+            return {pk: h.score for pk, h in feed_health(feeds, by_id, self.now).items()}
+        return self._memo(("health", frozenset(r["feed"] for r in rows)), load)
+
     def deviation_spread(self, feed_id: int, pair: str) -> Decimal | None:
         """Standard deviation (bps) of the feed's minute closes against the consensus's over
         the last hour, or None with fewer than 10 minutes of both."""
@@ -110,6 +123,9 @@ def readings(rule: Rule, states: Iterable[dict], context: Context | None = None
              ) -> list[Reading]:
     """The rule's subjects among these pair states, each breaching or not."""
     context = context or Context(timezone.now())
+    states = list(states)
+    if rule.kind == Rule.Kind.HEALTH_BELOW:
+        return _health_readings(rule, states, context)
     found = []
     for state in states:
         if rule.kind in FEED_KINDS or (rule.kind in PRICE_KINDS
@@ -119,6 +135,17 @@ def readings(rule: Rule, states: Iterable[dict], context: Context | None = None
         elif _pair_in_scope(rule, state):
             found.append(_pair_reading(rule, state, context))
     return [r for r in found if r is not None]
+
+
+def _health_readings(rule: Rule, states: list[dict], context: Context) -> list[Reading]:
+    rows = [row for state in states for row in state["feeds"]
+            if row["converted_from"] is None and _feed_in_scope(rule, state, row)]
+    scores, limit = context.health(rows), int(rule.params["score"])
+    return [Reading(row["key"], None, "", f"{row['key']} has no health score (status unknown)")
+            if scores.get(row["feed"]) is None else
+            Reading(row["key"], scores[row["feed"]] < limit, str(scores[row["feed"]]),
+                    f"{row['key']} health {scores[row['feed']]} (limit {limit})")
+            for row in rows]
 
 
 def _feed_in_scope(rule: Rule, state: dict, row: dict) -> bool:

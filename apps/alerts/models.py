@@ -136,7 +136,7 @@ class Rule(models.Model):
     (consensus rules). `params` by kind (docs/alerts.md): price_above / price_below {"price",
     "hysteresis_bps"}; price_move {"percent", "window_seconds"}; deviation {"bps" (default: twice
     the feed's own deviation band), "dynamic_k"}; status {"statuses"}; quarantine {"count",
-    "window_seconds", "reasons"}; consensus_unavailable {}.
+    "window_seconds", "reasons"}; health_below {"score"}; consensus_unavailable {}.
     """
 
     class Kind(models.TextChoices):
@@ -147,6 +147,7 @@ class Rule(models.Model):
         CONSENSUS_UNAVAILABLE = "consensus_unavailable", "Consensus unavailable"
         PRICE_MOVE = "price_move", "Price moved by a percentage within a window"
         QUARANTINE = "quarantine", "Reads quarantined (garbage, bad signature)"
+        HEALTH_BELOW = "health_below", "Health score below"
 
     DEFAULT_STATUSES = ("stale", "down")  # a status rule without params.statuses
 

@@ -381,6 +381,8 @@ def _clean_rule(organization: Organization, *, kind: str, scope: str, target: st
         if params.get("dynamic_k") is not None:
             cleaned["dynamic_k"] = _decimal(params["dynamic_k"], "params.dynamic_k", errors,
                                             high="20")
+    elif kind == Rule.Kind.HEALTH_BELOW:
+        cleaned["score"] = _whole(params.get("score"), "params.score", errors, 1, 100)
     elif kind == Rule.Kind.QUARANTINE:
         cleaned["count"] = _whole(params.get("count", 1), "params.count", errors, 1, 10_000)
         cleaned["window_seconds"] = _whole(params.get("window_seconds", 300),

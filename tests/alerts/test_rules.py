@@ -241,3 +241,14 @@ def test_a_percent_move_within_the_window(rule):
     assert evaluate([state(consensus="3100")], now=now)["opened"] == []  # +3.33 %
     [incident] = evaluate([state(consensus="3180")], now=now)["opened"]  # +6 %
     assert incident.value == "6.00" and "+6.00 %" in incident.summary
+
+
+def test_a_feed_whose_health_drops_below_the_limit(rule):
+    from tests.factories import FeedFactory
+
+    healthy, failing = FeedFactory(), FeedFactory()
+    rule(kind="health_below", scope="all", params={"score": 60})
+    rows = [{**row(healthy.key, status="fresh"), "feed": healthy.pk},
+            {**row(failing.key, status="down", deviation="-400.00"), "feed": failing.pk}]
+    [incident] = evaluate([state(feeds=rows)], now=timezone.now())["opened"]
+    assert incident.subject == failing.key and int(incident.value) < 60
