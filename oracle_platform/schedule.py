@@ -33,6 +33,7 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.deliver_webhooks", 1),
         PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.deliver_notices", 1),
         PeriodicTask("alerts.escalate", "apps.alerts.tasks.escalate", 30),
+        PeriodicTask("alerts.check_ingestion", "apps.alerts.tasks.check_ingestion", 15),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))

@@ -53,3 +53,11 @@ def deliver_now(trigger_ids: list[int]) -> None:
     for _ in range(20):  # a burst of incidents may leave more than one batch due
         if services.deliver_due() + notices.deliver_due() == 0:
             break
+
+
+@shared_task(name="alerts.check_ingestion")
+def check_ingestion() -> dict:
+    """Tell the operators when our own reading of a source starts or stops being delayed."""
+    from .operator import check_ingestion as check
+
+    return check()
