@@ -1,8 +1,8 @@
 """The API for webhook endpoints: create (the secret is returned once), change, delete,
 rotate the secret, send a test event, list messages with their attempts, redeliver. And for
-alerts: channels (their credentials never leave: a summary only), rules, incidents with their
-timeline and acknowledgement. Always within the caller's organization; writes need a read-write
-key or a member's session."""
+alerts: channels (their credentials never leave: a summary only), rules (with their escalation
+and mute), incidents with their timeline and acknowledgement, maintenance windows. Always
+within the caller's organization; writes need a read-write key or a member's session."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,7 +21,15 @@ from oracle_platform.api import NewestFirst, documented
 
 from . import serializers as s
 from . import services
-from .models import Channel, DeliveryAttempt, Incident, Rule, WebhookEndpoint, WebhookMessage
+from .models import (
+    Channel,
+    DeliveryAttempt,
+    Incident,
+    MaintenanceWindow,
+    Rule,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 from .notifications import send_test_notification
 
 EXAMPLE = {"id": 3, "url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
@@ -160,9 +168,14 @@ EXAMPLE_CHANNEL_INPUT = {"kind": "telegram", "name": "desk chat",
 EXAMPLE_RULE = {"id": 9, "name": "ETH above 3,500", "kind": "price_above", "scope": "pair",
                 "target": "ETH-USD", "params": {"price": "3500", "hysteresis_bps": "10"},
                 "for_seconds": 30, "resolve_after_seconds": 60, "severity": "warning",
-                "channels": [5], "enabled": True, "created_at": "2026-11-26T18:00:00Z"}
+                "channels": [5], "escalation_channels": [], "escalate_after_minutes": 0,
+                "muted_until": None, "enabled": True, "created_at": "2026-11-26T18:00:00Z"}
 EXAMPLE_RULE_INPUT = {key: value for key, value in EXAMPLE_RULE.items()
-                      if key not in ("id", "created_at")}
+                      if key not in ("id", "created_at", "escalation_channels",
+                                     "escalate_after_minutes", "muted_until")}
+EXAMPLE_WINDOW = {"id": 4, "starts_at": "2026-11-28T02:00:00Z",
+                  "ends_at": "2026-11-28T04:00:00Z", "reason": "node upgrade",
+                  "state": "upcoming"}
 EXAMPLE_INCIDENT = {"id": 42, "rule": 9, "rule_name": "ETH above 3,500", "subject": "ETH-USD",
                     "state": "open", "summary": "ETH-USD consensus 3512.4 is above 3500",
                     "value": "3512.4", "opened_at": "2026-11-26T18:00:30Z",
@@ -264,7 +277,9 @@ class ChannelTest(APIView):
 
 def _rules(request: Request) -> QuerySet[Rule]:
     return (Rule.objects.filter(organization_id=request.user.organization_id)
-            .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("pk"))))
+            .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("pk")),
+                              Prefetch("escalation_channels",
+                                       queryset=Channel.objects.only("pk"))))
 
 
 def _rule(request: Request, rule_id: int) -> Rule:
@@ -318,6 +333,80 @@ class RuleDetail(APIView):
                 errors=(401, 403, 404, 429))
     def delete(self, request: Request, rule_id: int) -> Response:
         _rule(request, rule_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RuleEscalation(APIView):
+    @documented("Set who is told when one of the rule's incidents is still unacknowledged "
+                "after `after_minutes` (told once; acknowledging stops it). `after_minutes` 0 "
+                "turns escalation off; otherwise `channels` (ids of your channels) must name at "
+                "least one.", {**EXAMPLE_RULE, "escalation_channels": [6],
+                               "escalate_after_minutes": 15},
+                request=s.EscalationInputSerializer,
+                request_example={"channels": [6], "after_minutes": 15},
+                response=s.RuleSerializer, errors=(400, 401, 403, 404, 429))
+    def put(self, request: Request, rule_id: int) -> Response:
+        rule = _rule(request, rule_id)
+        form = s.EscalationInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.set_escalation(rule, **form.validated_data)
+        return Response(s.RuleSerializer(_rule(request, rule_id)).data)
+
+
+class RuleMute(APIView):
+    @documented("Mute the rule until `until` (a time with a zone, within the next 90 days), or "
+                "unmute it with null. While muted, incidents still open and resolve but nobody "
+                "is notified.", {**EXAMPLE_RULE, "muted_until": "2026-11-27T06:00:00Z"},
+                request=s.MuteInputSerializer,
+                request_example={"until": "2026-11-27T06:00:00Z"},
+                response=s.RuleSerializer, errors=(400, 401, 403, 404, 429))
+    def put(self, request: Request, rule_id: int) -> Response:
+        rule = _rule(request, rule_id)
+        form = s.MuteInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.mute_rule(rule, until=form.validated_data["until"])
+        return Response(s.RuleSerializer(_rule(request, rule_id)).data)
+
+
+# --- maintenance windows ------------------------------------------------------------------------
+
+def _windows(request: Request) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(organization_id=request.user.organization_id)
+
+
+class MaintenanceWindowList(generics.ListAPIView):
+    serializer_class = s.MaintenanceWindowSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
+        return _windows(self.request)
+
+    @documented("Your organization's maintenance windows (current, upcoming and past), newest "
+                "first. During one, incidents still open and resolve but nobody is notified.",
+                EXAMPLE_WINDOW, response=s.MaintenanceWindowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @documented("Plan a maintenance window: times with a zone, `ends_at` after `starts_at` and "
+                "in the future, at most 30 days long.", EXAMPLE_WINDOW, status=201,
+                request=s.MaintenanceWindowInputSerializer,
+                request_example={"starts_at": "2026-11-28T02:00:00Z",
+                                 "ends_at": "2026-11-28T04:00:00Z", "reason": "node upgrade"},
+                response=s.MaintenanceWindowSerializer, errors=(400, 401, 403, 429))
+    def post(self, request: Request) -> Response:
+        form = s.MaintenanceWindowInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        window = services.create_maintenance_window(_organization(request),
+                                                    **form.validated_data)
+        return Response(s.MaintenanceWindowSerializer(window).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class MaintenanceWindowDetail(APIView):
+    @documented("Delete a maintenance window (notifications are no longer held back for it).",
+                None, status=204, errors=(401, 403, 404, 429))
+    def delete(self, request: Request, window_id: int) -> Response:
+        get_object_or_404(_windows(request), pk=window_id).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

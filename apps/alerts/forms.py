@@ -2,12 +2,15 @@
 (lengths, known choices, a list of slugs, the fields a kind needs); the services decide what is
 acceptable (`create_endpoint` a public URL, at least one event, existing pairs; `create_channel`
 the transport's config checks; `create_rule` decimals, an existing target, the organization's
-own channels), and the views put the services' field errors on these forms."""
+own channels; `set_escalation`, `mute_rule` and `create_maintenance_window` their bounds), and
+the views put the services' field errors on these forms. Date-times are typed in UTC."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from django import forms
+from django.utils import timezone
 
 from .models import Channel, Event, Rule
 from .services import MAX_SECONDS, STATUSES, SUBSCRIBABLE
@@ -256,3 +259,73 @@ class EditRuleForm(RuleForm):
 
 class IncidentFilterForm(forms.Form):
     state = forms.ChoiceField(choices=[("open", "Open"), ("all", "All")], required=False)
+
+
+# --- escalation, mutes, maintenance windows --------------------------------------------------
+
+MAX_ESCALATE_MINUTES = 7 * 24 * 60  # services.set_escalation's bound
+_UTC_INPUT = "%Y-%m-%dT%H:%M"
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """A date-time typed in UTC (`2026-11-26T18:00`, a datetime-local input), whatever the
+    site's time zone; a value with an explicit offset keeps it."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_UTC_INPUT)
+
+    def to_python(self, value):
+        with timezone.override(UTC):
+            return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return value.astimezone(UTC).strftime(_UTC_INPUT)
+        return value
+
+
+class EscalationForm(forms.Form):
+    """Arguments of `services.set_escalation`, which judges them (channels of the rule's own
+    organization, at least one when escalating)."""
+
+    after_minutes = forms.IntegerField(
+        min_value=0, max_value=MAX_ESCALATE_MINUTES, required=False, initial=0,
+        label="After (minutes)",
+        help_text="Tell the escalation channels once an incident is still unacknowledged this "
+                  "long; 0: never.")
+    channels = forms.TypedMultipleChoiceField(coerce=int, required=False,
+                                              label="Escalation channels",
+                                              widget=forms.SelectMultiple)
+
+    def __init__(self, *args, organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channels"].choices = [
+            (channel.pk, f"{channel.name} ({channel.get_kind_display()})")
+            for channel in Channel.objects.filter(organization=organization)]
+
+    @classmethod
+    def for_rule(cls, rule: Rule) -> EscalationForm:
+        return cls(organization=rule.organization, initial={
+            "after_minutes": rule.escalate_after_minutes,
+            "channels": [c.pk for c in rule.escalation_channels.all()]})
+
+    def escalation(self) -> dict:
+        """The keyword arguments of `services.set_escalation`."""
+        data = self.cleaned_data
+        return {"after_minutes": data.get("after_minutes") or 0,
+                "channels": data.get("channels") or []}
+
+
+class MuteForm(forms.Form):
+    until = UTCDateTimeField(label="Muted until (UTC)",
+                             error_messages={"required": "When the mute ends, in UTC."},
+                             help_text="At most 90 days ahead. Incidents still open and "
+                                       "resolve; nobody is notified.")
+
+
+class MaintenanceWindowForm(forms.Form):
+    starts_at = UTCDateTimeField(label="Starts (UTC)",
+                                 error_messages={"required": "When the window starts, in UTC."})
+    ends_at = UTCDateTimeField(label="Ends (UTC)",
+                               error_messages={"required": "When the window ends, in UTC."},
+                               help_text="In the future; a window lasts at most 30 days.")
+    reason = forms.CharField(max_length=200, required=False)

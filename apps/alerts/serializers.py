@@ -1,6 +1,8 @@
 import json
 from urllib.parse import urlsplit
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,6 +13,7 @@ from .models import (
     DeliveryAttempt,
     Incident,
     IncidentEvent,
+    MaintenanceWindow,
     Rule,
     WebhookEndpoint,
     WebhookMessage,
@@ -183,11 +186,19 @@ class RuleSerializer(serializers.ModelSerializer):
     severity = SeverityField(choices=[(s, s) for s in SEVERITIES])
     params = serializers.DictField()
     channels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    escalation_channels = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Told once when an incident is still "
+                                             "unacknowledged after escalate_after_minutes")
+    escalate_after_minutes = serializers.IntegerField(read_only=True, help_text="0: never")
+    muted_until = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="Until then incidents still open and resolve but nobody is notified")
 
     class Meta:
         model = Rule
         fields = ["id", "name", "kind", "scope", "target", "params", "for_seconds",
-                  "resolve_after_seconds", "severity", "channels", "enabled", "created_at"]
+                  "resolve_after_seconds", "severity", "channels", "escalation_channels",
+                  "escalate_after_minutes", "muted_until", "enabled", "created_at"]
 
 
 class RuleInputSerializer(serializers.Serializer):
@@ -209,6 +220,69 @@ class RuleInputSerializer(serializers.Serializer):
     channels = serializers.ListField(child=WholeNumberField(min_value=1, max_value=MAX_ID),
                                      required=False, default=list, max_length=50)
     enabled = StrictBooleanField(required=False, default=True)
+
+
+MAX_ESCALATE_MINUTES = 7 * 24 * 60  # services.set_escalation's bound
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time string with its zone (`Z` or an offset): a naive one is refused,
+    not read in the server's zone."""
+
+    default_error_messages = {"naive": "A date-time with a zone, e.g. 2026-11-26T18:00:00Z."}
+
+    def to_internal_value(self, value: object):
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.utcoffset() is None:
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class EscalationInputSerializer(serializers.Serializer):
+    channels = serializers.ListField(
+        child=WholeNumberField(min_value=1, max_value=MAX_ID), max_length=50,
+        help_text="Ids of your channels to tell; at least one when after_minutes is not 0")
+    after_minutes = WholeNumberField(min_value=0, max_value=MAX_ESCALATE_MINUTES,
+                                     help_text="Minutes unacknowledged before escalating; "
+                                               "0: never")
+
+
+class MuteInputSerializer(serializers.Serializer):
+    until = ZonedDateTimeField(allow_null=True, help_text=(
+        "Mute until then (with a zone, within the next 90 days); null unmutes"))
+
+
+WINDOW_STATES = [(state, state) for state in ("current", "upcoming", "past")]
+
+
+class WindowStateField(_named_enum("MaintenanceWindowState", WINDOW_STATES)):
+    """Whether the window is on now, still to come or over."""
+
+    def to_representation(self, window: MaintenanceWindow) -> str:
+        now = timezone.now()
+        if window.ends_at <= now:
+            return "past"
+        return "current" if window.starts_at <= now else "upcoming"
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    state = WindowStateField(choices=WINDOW_STATES, source="*", read_only=True)
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "starts_at", "ends_at", "reason", "state"]
+
+
+class MaintenanceWindowInputSerializer(serializers.Serializer):
+    starts_at = ZonedDateTimeField()
+    ends_at = ZonedDateTimeField(help_text="After starts_at and in the future; a window lasts "
+                                           "at most 30 days")
+    reason = TextField(max_length=200, required=False, default="", allow_blank=True)
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):

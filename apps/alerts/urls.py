@@ -31,6 +31,14 @@ urlpatterns = [
     path(_RULE, views.rule, name="alert_rule"),
     path(f"{_RULE}edit/", views.rule_update, name="alert_rule_update"),
     path(f"{_RULE}delete/", views.rule_delete, name="alert_rule_delete"),
+    path(f"{_RULE}escalation/", views.rule_escalation, name="alert_rule_escalation"),
+    path(f"{_RULE}mute/", views.rule_mute, name="alert_rule_mute"),
+    # maintenance windows
+    path(f"{_ALERTS}/maintenance/", views.maintenance_windows, name="maintenance_windows"),
+    path(f"{_ALERTS}/maintenance/create/", views.maintenance_window_create,
+         name="maintenance_window_create"),
+    path(f"{_ALERTS}/maintenance/<int:window_id>/delete/", views.maintenance_window_delete,
+         name="maintenance_window_delete"),
     # incidents
     path(f"{_ALERTS}/incidents/", views.incidents, name="incidents"),
     path(_INCIDENT, views.incident, name="incident"),

@@ -7,9 +7,11 @@ A signing secret is rendered once, straight into the response to the POST that m
 the periodic task's job: these pages only queue.
 
 Channels, rules and incidents: lists with create forms, and each one's detail (edit, delete; a
-channel's test notification; an incident's timeline and its Acknowledge button). A channel's
-stored credentials are never rendered: the pages show what identifies it (recipients, a chat
-id, a host, the last characters of a token).
+channel's test notification; a rule's escalation and mute; an incident's timeline and its
+Acknowledge button). Maintenance windows: current, upcoming and past, with a create form and
+delete. Date-times are typed and shown in UTC. A channel's stored credentials are never
+rendered: the pages show what identifies it (recipients, a chat id, a host, the last
+characters of a token).
 
 Everyone in the organization sees these pages; owners, admins and members change things, by
 POST only. Others get 404, also for another organization's object through their own slug.
@@ -47,7 +49,10 @@ from .forms import (
     EditChannelForm,
     EditRuleForm,
     EditWebhookEndpointForm,
+    EscalationForm,
     IncidentFilterForm,
+    MaintenanceWindowForm,
+    MuteForm,
     RuleForm,
     WebhookEndpointForm,
 )
@@ -56,6 +61,7 @@ from .models import (
     DeliveryAttempt,
     Event,
     Incident,
+    MaintenanceWindow,
     Rule,
     WebhookEndpoint,
     WebhookMessage,
@@ -514,13 +520,21 @@ def _rules_page(request: HttpRequest, membership: Membership, *, form: RuleForm 
 
 
 def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
-               form: EditRuleForm | None = None, status: int = 200) -> HttpResponse:
+               form: EditRuleForm | None = None, escalation_form: EscalationForm | None = None,
+               mute_form: MuteForm | None = None, status: int = 200) -> HttpResponse:
+    now = timezone.now()
     return render(request, "alerts/rule.html", _alerts_context(
         membership, "rules", rule=_with_params(rule),
         rule_channels=rule.channels.order_by("name"),
+        escalation_channels=rule.escalation_channels.order_by("name"),
+        muted=rule.muted_until is not None and rule.muted_until > now,
         incidents=rule.incidents.order_by("-opened_at", "-pk")[:RECENT_INCIDENTS],
         recent_limit=RECENT_INCIDENTS,
-        form=form or EditRuleForm.for_rule(rule)), status=status)
+        form=form or EditRuleForm.for_rule(rule),
+        escalation_form=escalation_form or EscalationForm.for_rule(rule),
+        mute_form=mute_form or MuteForm(initial={"until": rule.muted_until}),
+        current_windows=_windows_of(membership).filter(starts_at__lte=now, ends_at__gt=now)),
+        status=status)
 
 
 @organization_member_required
@@ -583,6 +597,110 @@ def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> H
     rule.delete()
     messages.success(request, f"Deleted the rule {name} and its incidents.")
     return redirect("alert_rules", slug=membership.organization.slug)
+
+
+@organization_member_required
+@require_POST
+@never_cache
+def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    rule = _own_rule(membership, rule_id)
+    form = EscalationForm(request.POST, organization=membership.organization)
+    if form.is_valid():
+        try:
+            services.set_escalation(rule, **form.escalation())
+        except ValidationError as error:  # refused before anything changed
+            _put_errors(form, error, str)
+        else:
+            messages.success(request, "Saved the escalation." if rule.escalate_after_minutes
+                             else "Escalation is off for this rule.")
+            return redirect("alert_rule", slug=membership.organization.slug, rule_id=rule.pk)
+    return _rule_page(request, membership, rule, escalation_form=form, status=400)
+
+
+@organization_member_required
+@require_POST
+@never_cache
+def rule_mute(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+    """Mute until a time (typed in UTC), or unmute (the `unmute` button)."""
+    _require(membership, Action.MANAGE_ALERTS)
+    rule = _own_rule(membership, rule_id)
+    slug = membership.organization.slug
+    if "unmute" in request.POST:
+        services.mute_rule(rule, until=None)
+        messages.success(request, "Unmuted: the rule's channels are notified again.")
+        return redirect("alert_rule", slug=slug, rule_id=rule.pk)
+    form = MuteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.mute_rule(rule, until=form.cleaned_data["until"])
+        except ValidationError as error:
+            _put_errors(form, error, str)
+        else:
+            messages.success(request, f"Muted until {rule.muted_until:%Y-%m-%d %H:%M} UTC: "
+                                      "incidents still open and resolve, nobody is notified.")
+            return redirect("alert_rule", slug=slug, rule_id=rule.pk)
+    return _rule_page(request, membership, rule, mute_form=form, status=400)
+
+
+# --- maintenance windows ------------------------------------------------------------------------
+
+PAST_WINDOWS_SHOWN = 50
+
+
+def _windows_of(membership: Membership) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(organization_id=membership.organization_id)
+
+
+def _windows_page(request: HttpRequest, membership: Membership, *,
+                  form: MaintenanceWindowForm | None = None, status: int = 200) -> HttpResponse:
+    now, windows = timezone.now(), _windows_of(membership)
+    return render(request, "alerts/maintenance.html", _alerts_context(
+        membership, "maintenance",
+        current=windows.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at", "pk"),
+        upcoming=windows.filter(starts_at__gt=now).order_by("starts_at", "pk"),
+        past=windows.filter(ends_at__lte=now).order_by("-ends_at", "-pk")[:PAST_WINDOWS_SHOWN],
+        past_limit=PAST_WINDOWS_SHOWN, form=form or MaintenanceWindowForm()), status=status)
+
+
+@organization_member_required
+@require_GET
+@never_cache
+def maintenance_windows(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.VIEW_ORGANIZATION)
+    return _windows_page(request, membership)
+
+
+@organization_member_required
+@require_POST
+@never_cache
+def maintenance_window_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    form = MaintenanceWindowForm(request.POST)
+    if form.is_valid():
+        try:
+            window = services.create_maintenance_window(membership.organization,
+                                                        **form.cleaned_data)
+        except ValidationError as error:
+            _put_errors(form, error, str)
+        else:
+            messages.success(request, f"Added the maintenance window "
+                                      f"{window.starts_at:%Y-%m-%d %H:%M}–"
+                                      f"{window.ends_at:%Y-%m-%d %H:%M} UTC.")
+            return redirect("maintenance_windows", slug=membership.organization.slug)
+    return _windows_page(request, membership, form=form, status=400)
+
+
+@organization_member_required
+@require_POST
+def maintenance_window_delete(request: HttpRequest, membership: Membership,
+                              window_id: int) -> HttpResponse:
+    _require(membership, Action.MANAGE_ALERTS)
+    window = get_object_or_404(_windows_of(membership), pk=window_id)
+    window.delete()
+    messages.success(request, "Deleted the maintenance window: notifications are no longer "
+                              "held back for it.")
+    return redirect("maintenance_windows", slug=membership.organization.slug)
 
 
 # --- incidents ----------------------------------------------------------------------------------

@@ -74,7 +74,9 @@ def node() -> str:
 
 PROBE_VALUES = {"name": "probe", "key_id": 7, "endpoint_id": 7, "url": "https://probe.invalid/x",
                 "events": ["alert.opened"], "channel_id": 7, "rule_id": 7, "incident_id": 7,
-                "config": {"to": ["probe@example.com"]}}
+                "config": {"to": ["probe@example.com"]}, "channels": [7], "after_minutes": 15,
+                "until": None, "window_id": 7, "starts_at": "2026-11-28T02:00:00Z",
+                "ends_at": "2026-11-28T04:00:00Z"}
 
 
 def _probe_args(method) -> tuple[list, dict]:
@@ -403,6 +405,21 @@ def test_the_python_sdk_manages_alerts_against_a_live_server(live, tenants):
                                            severity="critical")
         assert changed["severity"] == "critical" and changed["channels"] == []
         assert client.alert_rule(rule["id"])["params"]["hysteresis_bps"] == "20"
+        escalated = client.set_alert_rule_escalation(rule["id"], channels=[channel["id"]],
+                                                     after_minutes=15)
+        assert (escalated["escalation_channels"], escalated["escalate_after_minutes"]) == (
+            [channel["id"]], 15)
+        until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        assert client.mute_alert_rule(rule["id"], until)["muted_until"] == (
+            until.isoformat().replace("+00:00", "Z"))
+        assert client.mute_alert_rule(rule["id"], None)["muted_until"] is None
+        with pytest.raises(sdk.ApiError) as caught:
+            client.mute_alert_rule(rule["id"], until + timedelta(days=365))
+        assert caught.value.status == 400 and "until" in caught.value.details
+        window = client.create_maintenance_window(datetime.now(UTC), until, reason="sdk")
+        assert (window["reason"], window["state"]) == ("sdk", "current")
+        assert [w["id"] for w in client.maintenance_windows()] == [window["id"]]
+        assert client.delete_maintenance_window(window["id"]) is None  # on: it holds back
         with pytest.raises(sdk.ApiError) as caught:
             client.create_alert_rule("bad", kind="price_above", scope="pair",
                                      target="ETH-USD", params={"price": "-1"})
@@ -423,6 +440,14 @@ def test_the_python_sdk_manages_alerts_against_a_live_server(live, tenants):
         async with sdk.AsyncClient(live.url, live.key) as aclient:
             assert [r["id"] async for r in aclient.alert_rules()] == [rule["id"]]
             assert (await aclient.incident(incident.pk))["state"] == "acknowledged"
+            off = await aclient.set_alert_rule_escalation(rule["id"], channels=[],
+                                                          after_minutes=0)
+            assert (off["escalation_channels"], off["escalate_after_minutes"]) == ([], 0)
+            assert (await aclient.mute_alert_rule(rule["id"], until))["muted_until"]
+            later = await aclient.create_maintenance_window(until, until + timedelta(hours=1))
+            assert later["state"] == "upcoming"
+            assert [w["id"] async for w in aclient.maintenance_windows()] == [later["id"]]
+            assert await aclient.delete_maintenance_window(later["id"]) is None
             assert await aclient.delete_alert_rule(rule["id"]) is None
             assert await aclient.delete_alert_channel(channel["id"]) is None
             with pytest.raises(sdk.ApiError) as caught:

@@ -58,6 +58,11 @@ export const OPERATIONS = {
   alerts_rules_retrieve: "alertRule",
   alerts_rules_update: "updateAlertRule",
   alerts_rules_destroy: "deleteAlertRule",
+  alerts_rules_escalation_update: "setAlertRuleEscalation",
+  alerts_rules_mute_update: "muteAlertRule",
+  alerts_maintenance_windows_list: "maintenanceWindows",
+  alerts_maintenance_windows_create: "createMaintenanceWindow",
+  alerts_maintenance_windows_destroy: "deleteMaintenanceWindow",
   alerts_incidents_list: "incidents",
   alerts_incidents_retrieve: "incident",
   alerts_incidents_acknowledge_create: "acknowledgeIncident",
@@ -210,7 +215,17 @@ export interface Rule {
   /** e.g. `{price: "3500", hysteresis_bps: "10"}`, `{bps: "50"}`, `{statuses: ["stale"]}` */
   params: Record<string, unknown>;
   for_seconds: number; resolve_after_seconds: number; severity: Severity; channels: number[];
+  /** Told once when an incident stays unacknowledged `escalate_after_minutes` (0: never). */
+  escalation_channels: number[]; escalate_after_minutes: number;
+  /** Until then incidents still open and resolve, but nobody is notified. */
+  muted_until: Timestamp | null;
   enabled: boolean; created_at: Timestamp;
+}
+export type MaintenanceWindowState = "current" | "upcoming" | "past";
+/** Planned work: incidents still open and resolve, nobody is notified. */
+export interface MaintenanceWindow {
+  id: number; starts_at: Timestamp; ends_at: Timestamp; reason: string;
+  state: MaintenanceWindowState;
 }
 export interface Incident {
   id: number; rule: number; rule_name: string; subject: string; state: IncidentState;
@@ -321,6 +336,11 @@ export interface RuleOptions {
   params?: Record<string, unknown>; forSeconds?: number; resolveAfterSeconds?: number;
   severity?: Severity; channels?: number[]; enabled?: boolean;
 }
+export interface EscalationOptions {
+  /** Ids of your channels; at least one unless `afterMinutes` is 0 (escalation off). */
+  channels: number[]; afterMinutes: number;
+}
+export interface MaintenanceWindowOptions { startsAt: When; endsAt: When; reason?: string }
 
 /** Every item of a list operation, page after page, fetched lazily. */
 export class Paginator<T> implements AsyncIterable<T> {
@@ -592,6 +612,27 @@ export class Client {
   async deleteAlertRule(id: number): Promise<void> {
     await this.request<null>("DELETE", `alerts/rules/${seg(id)}`);
   }
+  setAlertRuleEscalation(id: number, options: EscalationOptions): Promise<Rule> {
+    return this.request("PUT", `alerts/rules/${seg(id)}/escalation`, {
+      body: { channels: options.channels, after_minutes: options.afterMinutes } });
+  }
+  /** Mute until `until` (with a zone, within 90 days); `null` unmutes. */
+  muteAlertRule(id: number, until: When | null): Promise<Rule> {
+    return this.request("PUT", `alerts/rules/${seg(id)}/mute`,
+                        { body: { until: until == null ? null : moment(until) } });
+  }
+  maintenanceWindows(options: PageOptions = {}): Paginator<MaintenanceWindow> {
+    return this.paginate("alerts/maintenance-windows", { limit: options.limit });
+  }
+  createMaintenanceWindow(options: MaintenanceWindowOptions): Promise<MaintenanceWindow> {
+    return this.request("POST", "alerts/maintenance-windows", {
+      body: { starts_at: moment(options.startsAt), ends_at: moment(options.endsAt),
+              reason: options.reason ?? "" } });
+  }
+  /** Resolves with nothing (204). */
+  async deleteMaintenanceWindow(id: number): Promise<void> {
+    await this.request<null>("DELETE", `alerts/maintenance-windows/${seg(id)}`);
+  }
   incidents(options: { state?: IncidentState; rule?: number } & PageOptions = {}
             ): Paginator<Incident> {
     return this.paginate("alerts/incidents", { state: options.state, rule: options.rule,
@@ -604,6 +645,10 @@ export class Client {
   acknowledgeIncident(id: number): Promise<IncidentDetail> {
     return this.request("POST", `alerts/incidents/${seg(id)}/acknowledge`);
   }
+}
+
+function moment(value: When): string {
+  return value instanceof Date ? value.toISOString() : value;
 }
 
 function ruleBody(options: RuleOptions): Record<string, unknown> {

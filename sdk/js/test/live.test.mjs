@@ -89,7 +89,7 @@ test("webhooks: create, list, update, rotate, test, messages, redeliver, delete"
   assert.ok(error instanceof ApiError && error.status === 404, String(error));
 });
 
-test("alerts: channels without secrets, rules, incidents", { skip }, async () => {
+test("alerts: channels without secrets, rules (escalation, mute), incidents, maintenance", { skip }, async () => {
   const api = client();
   const channel = await api.createAlertChannel({ kind: "email", name: "js-sdk",
                                                  config: { to: ["ops@example.com"] } });
@@ -107,6 +107,23 @@ test("alerts: channels without secrets, rules, incidents", { skip }, async () =>
                                                        scope: "all", severity: "critical" });
   assert.deepEqual([changed.severity, changed.channels], ["critical", []]);
   assert.equal((await api.alertRule(rule.id)).name, "js-sdk");
+  const escalated = await api.setAlertRuleEscalation(rule.id, { channels: [channel.id],
+                                                                afterMinutes: 15 });
+  assert.deepEqual([escalated.escalation_channels, escalated.escalate_after_minutes],
+                   [[channel.id], 15]);
+  const until = new Date(Date.now() + 3600_000);
+  const muted = await api.muteAlertRule(rule.id, until);
+  assert.equal(Date.parse(muted.muted_until), until.getTime());
+  assert.equal((await api.muteAlertRule(rule.id, null)).muted_until, null);
+  const window = await api.createMaintenanceWindow({ startsAt: new Date(), endsAt: until,
+                                                     reason: "js-sdk" });
+  assert.deepEqual([window.reason, window.state], ["js-sdk", "current"]);
+  assert.ok((await api.maintenanceWindows().toArray()).some((w) => w.id === window.id));
+  const late = await api.createMaintenanceWindow({ startsAt: until, endsAt: new Date() })
+    .catch((e) => e);
+  assert.ok(late instanceof ApiError && late.status === 400 && "ends_at" in late.details,
+            String(late));
+  assert.equal(await api.deleteMaintenanceWindow(window.id), undefined);
   const bad = await api.createAlertRule({ name: "x", kind: "deviation", scope: "all",
                                           params: { bps: "-5" } }).catch((e) => e);
   assert.ok(bad instanceof ApiError && bad.status === 400 && "params.bps" in bad.details,

@@ -21,6 +21,9 @@ const PROBE_ARGS = {
   updateAlertChannel: [7, { name: "probe" }],
   createAlertRule: [rule],
   updateAlertRule: [7, rule],
+  setAlertRuleEscalation: [7, { channels: [7], afterMinutes: 15 }],
+  muteAlertRule: [7, null],
+  createMaintenanceWindow: [{ startsAt: "2026-11-28T02:00:00Z", endsAt: "2026-11-28T04:00:00Z" }],
 };
 const result = {};
 for (const [operationId, name] of Object.entries(OPERATIONS)) {

@@ -68,6 +68,11 @@ OPERATIONS: dict[str, str] = {
     "alerts_rules_retrieve": "alert_rule",
     "alerts_rules_update": "update_alert_rule",
     "alerts_rules_destroy": "delete_alert_rule",
+    "alerts_rules_escalation_update": "set_alert_rule_escalation",
+    "alerts_rules_mute_update": "mute_alert_rule",
+    "alerts_maintenance_windows_list": "maintenance_windows",
+    "alerts_maintenance_windows_create": "create_maintenance_window",
+    "alerts_maintenance_windows_destroy": "delete_maintenance_window",
     "alerts_incidents_list": "incidents",
     "alerts_incidents_retrieve": "incident",
     "alerts_incidents_acknowledge_create": "acknowledge_incident",
@@ -122,6 +127,24 @@ def _rule(name: str, kind: str, scope: str, target: str, params: Mapping[str, An
     return {"name": name, "kind": kind, "scope": scope, "target": target, "params": plain,
             "for_seconds": for_seconds, "resolve_after_seconds": resolve_after_seconds,
             "severity": severity, "channels": [int(c) for c in channels], "enabled": enabled}
+
+
+def _escalation(channels: Iterable[int], after_minutes: int) -> dict[str, Any]:
+    return {"channels": [int(c) for c in channels], "after_minutes": int(after_minutes)}
+
+
+def _moment(name: str, value: datetime | str) -> str:
+    """A date-time for a request body: timezone-aware (the API refuses naive ones)."""
+    return params(**{name: value})[name]
+
+
+def _mute(until: When) -> dict[str, Any]:
+    return {"until": None if until is None else _moment("until", until)}
+
+
+def _window(starts_at: datetime | str, ends_at: datetime | str, reason: str) -> dict[str, Any]:
+    return {"starts_at": _moment("starts_at", starts_at), "ends_at": _moment("ends_at", ends_at),
+            "reason": reason}
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -329,7 +352,7 @@ class Client:
         return self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
                                           "redeliver"))
 
-    # alerts: channels, rules, incidents
+    # alerts: channels, rules (escalation, mute), incidents, maintenance windows
     def alert_channels(self, *, limit: int | None = None) -> Paginator[t.Channel]:
         return self.paginate("alerts/channels", params(limit=limit))
 
@@ -379,6 +402,29 @@ class Client:
 
     def delete_alert_rule(self, rule_id: int) -> None:
         self.request("DELETE", _alerts("rules", rule_id))
+
+    def set_alert_rule_escalation(self, rule_id: int, *, channels: Iterable[int],
+                                  after_minutes: int) -> t.Rule:
+        """Tell `channels` once when an incident stays unacknowledged `after_minutes`
+        (0: never)."""
+        return self.request("PUT", _alerts("rules", rule_id, "escalation"),
+                            body=_escalation(channels, after_minutes))
+
+    def mute_alert_rule(self, rule_id: int, until: When) -> t.Rule:
+        """Mute until `until` (timezone-aware, within 90 days); `None` unmutes."""
+        return self.request("PUT", _alerts("rules", rule_id, "mute"), body=_mute(until))
+
+    def maintenance_windows(self, *, limit: int | None = None
+                            ) -> Paginator[t.MaintenanceWindow]:
+        return self.paginate("alerts/maintenance-windows", params(limit=limit))
+
+    def create_maintenance_window(self, starts_at: datetime | str, ends_at: datetime | str, *,
+                                  reason: str = "") -> t.MaintenanceWindow:
+        return self.request("POST", "alerts/maintenance-windows",
+                            body=_window(starts_at, ends_at, reason))
+
+    def delete_maintenance_window(self, window_id: int) -> None:
+        self.request("DELETE", _alerts("maintenance-windows", window_id))
 
     def incidents(self, *, state: t.IncidentState | None = None, rule: int | None = None,
                   limit: int | None = None) -> Paginator[t.Incident]:
@@ -556,7 +602,7 @@ class AsyncClient:
         return await self.request("POST", _hook(endpoint_id, "messages", segment(msg_id),
                                                 "redeliver"))
 
-    # alerts: channels, rules, incidents
+    # alerts: channels, rules (escalation, mute), incidents, maintenance windows
     def alert_channels(self, *, limit: int | None = None) -> AsyncPaginator[t.Channel]:
         return self.paginate("alerts/channels", params(limit=limit))
 
@@ -606,6 +652,27 @@ class AsyncClient:
 
     async def delete_alert_rule(self, rule_id: int) -> None:
         await self.request("DELETE", _alerts("rules", rule_id))
+
+    async def set_alert_rule_escalation(self, rule_id: int, *, channels: Iterable[int],
+                                        after_minutes: int) -> t.Rule:
+        return await self.request("PUT", _alerts("rules", rule_id, "escalation"),
+                                  body=_escalation(channels, after_minutes))
+
+    async def mute_alert_rule(self, rule_id: int, until: When) -> t.Rule:
+        return await self.request("PUT", _alerts("rules", rule_id, "mute"), body=_mute(until))
+
+    def maintenance_windows(self, *, limit: int | None = None
+                            ) -> AsyncPaginator[t.MaintenanceWindow]:
+        return self.paginate("alerts/maintenance-windows", params(limit=limit))
+
+    async def create_maintenance_window(self, starts_at: datetime | str,
+                                        ends_at: datetime | str, *,
+                                        reason: str = "") -> t.MaintenanceWindow:
+        return await self.request("POST", "alerts/maintenance-windows",
+                                  body=_window(starts_at, ends_at, reason))
+
+    async def delete_maintenance_window(self, window_id: int) -> None:
+        await self.request("DELETE", _alerts("maintenance-windows", window_id))
 
     def incidents(self, *, state: t.IncidentState | None = None, rule: int | None = None,
                   limit: int | None = None) -> AsyncPaginator[t.Incident]:

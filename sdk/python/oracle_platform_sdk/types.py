@@ -276,8 +276,24 @@ class Rule(TypedDict):
     resolve_after_seconds: int
     severity: Severity
     channels: list[int]
+    escalation_channels: list[int]  # told once when an incident stays unacknowledged…
+    escalate_after_minutes: int  # …this long (0: never)
+    muted_until: str | None  # until then incidents open and resolve, nobody is notified
     enabled: bool
     created_at: str
+
+
+MaintenanceWindowState = Literal["current", "upcoming", "past"]
+
+
+class MaintenanceWindow(TypedDict):
+    """Planned work: incidents still open and resolve, nobody is notified."""
+
+    id: int
+    starts_at: str
+    ends_at: str
+    reason: str
+    state: MaintenanceWindowState
 
 
 class Incident(TypedDict):
