@@ -162,12 +162,15 @@ class EditChannelForm(ChannelConfigFields):
 
 # --- rules ---------------------------------------------------------------------------------------
 
-PRICE_KINDS = (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW)
+PRICE_KINDS = (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW)  # those with a price threshold
 STATUS_CHOICES = [(s, s) for s in STATUSES]
 SEVERITY_CHOICES = [(s, s) for s in ("critical", "warning", "info")]
 # The services' field keys → this form's fields.
 RULE_ERROR_FIELDS = {"params.price": "price", "params.hysteresis_bps": "hysteresis_bps",
-                     "params.bps": "bps", "params.statuses": "statuses"}
+                     "params.bps": "bps", "params.statuses": "statuses",
+                     "params.dynamic_k": "dynamic_k", "params.percent": "percent",
+                     "params.window_seconds": "window_seconds", "params.count": "count",
+                     "params.reasons": "reasons", "params.score": "score"}
 
 
 class RuleForm(forms.Form):
@@ -186,7 +189,26 @@ class RuleForm(forms.Form):
                                      help_text="Price rules: clears this far back past the "
                                                "threshold (default 10).")
     bps = forms.CharField(required=False, max_length=20, label="Deviation (bps)",
-                          help_text="Deviation rules: |deviation from consensus| above this.")
+                          help_text="Deviation rules: |deviation from consensus| above this "
+                                    "(empty: twice each feed's own deviation band).")
+    dynamic_k = forms.CharField(required=False, max_length=10, label="Dynamic k",
+                                help_text="Deviation rules, optional: raise the limit to k × "
+                                          "the feed's last-hour spread.")
+    percent = forms.CharField(required=False, max_length=20, label="Move (%)",
+                              help_text="Move rules: a change of at least this percentage…")
+    window_seconds = forms.IntegerField(required=False, min_value=60, max_value=86400,
+                                        label="Window (seconds)",
+                                        help_text="…within this window (move: 3600, "
+                                                  "quarantine: 300 by default).")
+    count = forms.IntegerField(required=False, min_value=1, max_value=10_000,
+                               label="Quarantined reads",
+                               help_text="Quarantine rules: this many reads (default 1).")
+    reasons = forms.CharField(required=False, max_length=200, label="Reasons",
+                              help_text="Quarantine rules, optional: reason codes separated "
+                                        "by spaces, e.g. bad_signature.")
+    score = forms.IntegerField(required=False, min_value=1, max_value=100,
+                               label="Health score below",
+                               help_text="Health rules: 0–100.")
     statuses = forms.MultipleChoiceField(choices=STATUS_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple,
                                          help_text="Status rules (default: stale, down).")
@@ -211,8 +233,10 @@ class RuleForm(forms.Form):
         kind = data.get("kind")
         if kind in PRICE_KINDS and not data.get("price"):
             self.add_error("price", "A price rule needs a price.")
-        if kind == Rule.Kind.DEVIATION and not data.get("bps"):
-            self.add_error("bps", "A deviation rule needs a threshold in bps.")
+        if kind == Rule.Kind.PRICE_MOVE and not data.get("percent"):
+            self.add_error("percent", "A move rule needs a percentage.")
+        if kind == Rule.Kind.HEALTH_BELOW and data.get("score") is None:
+            self.add_error("score", "A health rule needs a score.")
         return data
 
     def params(self) -> dict:
@@ -223,9 +247,20 @@ class RuleForm(forms.Form):
                 params["hysteresis_bps"] = data["hysteresis_bps"]
             return params
         if kind == Rule.Kind.DEVIATION:
-            return {"bps": data["bps"]}
+            return {name: data[name] for name in ("bps", "dynamic_k") if data.get(name)}
         if kind == Rule.Kind.STATUS and data.get("statuses"):
             return {"statuses": data["statuses"]}
+        if kind == Rule.Kind.PRICE_MOVE:
+            return {"percent": data["percent"], "window_seconds": data.get("window_seconds")
+                    or 3600}
+        if kind == Rule.Kind.QUARANTINE:
+            params = {"count": data.get("count") or 1,
+                      "window_seconds": data.get("window_seconds") or 300}
+            if data.get("reasons"):
+                params["reasons"] = data["reasons"].split()
+            return params
+        if kind == Rule.Kind.HEALTH_BELOW:
+            return {"score": data["score"]}
         return {}
 
     def rule_fields(self) -> dict:
@@ -251,6 +286,9 @@ class EditRuleForm(RuleForm):
             "name": rule.name, "kind": rule.kind, "scope": rule.scope, "target": rule.target,
             "price": params.get("price", ""), "hysteresis_bps": params.get("hysteresis_bps", ""),
             "bps": params.get("bps", ""), "statuses": params.get("statuses", []),
+            "dynamic_k": params.get("dynamic_k", ""), "percent": params.get("percent", ""),
+            "window_seconds": params.get("window_seconds"), "count": params.get("count"),
+            "reasons": " ".join(params.get("reasons", [])), "score": params.get("score"),
             "for_seconds": rule.for_seconds, "resolve_after_seconds": rule.resolve_after_seconds,
             "severity": rule.severity, "channels": [c.pk for c in rule.channels.all()],
             "enabled": rule.enabled,

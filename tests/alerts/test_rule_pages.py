@@ -121,7 +121,9 @@ def test_a_feed_rule_with_hysteresis(client, tenants):
     ({"price": "-3"}, ["Must be above 0"]),
     ({"price": "lots"}, ["A decimal number"]),
     ({"target": "NOPE-USD"}, ["No pair &#x27;NOPE-USD&#x27;."]),
-    ({"kind": "deviation", "scope": "all", "bps": ""}, ["A deviation rule needs a threshold"]),
+    ({"kind": "price_move", "scope": "pair", "target": "ETH-USD", "percent": ""},
+     ["A move rule needs a percentage"]),
+    ({"kind": "health_below", "scope": "all"}, ["A health rule needs a score"]),
     ({"kind": "deviation", "scope": "feed", "target": "nope", "bps": "20000"},
      ["No feed &#x27;nope&#x27;.", "at most 10000"]),
     ({"kind": "status", "scope": "all", "statuses": ["sleepy"]}, ["Select a valid choice"]),
@@ -253,3 +255,22 @@ def test_pages_need_a_login_and_the_right_method(client, tenants, rule):
     assert client.get(reverse("alert_rule_delete",
                               args=[tenants["org"].slug, rule.pk])).status_code == 405
     assert Rule.objects.exists()
+
+
+def test_the_newer_rule_kinds_take_their_parameters_from_the_form(client, tenants):
+    from apps.alerts.models import Rule
+
+    client.force_login(tenants["owner"])
+    url = f"/orgs/{tenants['org'].slug}/alerts/rules/create/"
+    base = {"name": "q", "scope": "all", "severity": "warning", "resolve_after_seconds": 60,
+            "for_seconds": 0}
+    assert client.post(url, {**base, "kind": "quarantine", "count": 3,
+                             "reasons": "bad_signature non_positive"}).status_code == 302
+    assert client.post(url, {**base, "name": "h", "kind": "health_below",
+                             "score": 40}).status_code == 302
+    assert client.post(url, {**base, "name": "d", "kind": "deviation",
+                             "dynamic_k": "3"}).status_code == 302
+    params = dict(Rule.objects.values_list("name", "params"))
+    assert params == {"q": {"count": 3, "window_seconds": 300,
+                            "reasons": ["bad_signature", "non_positive"]},
+                      "h": {"score": 40}, "d": {"dynamic_k": "3"}}
