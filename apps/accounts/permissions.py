@@ -1,6 +1,8 @@
 """Who may do what in an organization. docs/permissions.md mirrors this table."""
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
+
 from .models import Membership, Role
 
 
@@ -36,6 +38,12 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
 
 def can(membership: Membership | None, action: Action) -> bool:
     return membership is not None and membership.role in ALLOWED_ROLES[action]
+
+
+def require(membership: Membership | None, action: Action) -> None:
+    """Raise PermissionDenied (a 403 page) unless the member's role allows `action`."""
+    if not can(membership, action):
+        raise PermissionDenied("Your role in this organization does not allow that.")
 
 
 def can_manage_role(actor: Membership, role: str) -> bool:

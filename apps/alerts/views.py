@@ -26,7 +26,7 @@ import json
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts import selectors
 from apps.accounts.models import Membership
-from apps.accounts.permissions import Action, can
+from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
 
 from . import services
@@ -75,11 +75,6 @@ _FORM_FIELDS = {"url": "url", "description": "description", "events": "events",
                 "pairs": "pairs", "enabled": "enabled"}
 
 
-def _require(membership: Membership, action: Action) -> None:
-    if not can(membership, action):
-        raise PermissionDenied("Your role in this organization does not allow that.")
-
-
 def _endpoints_of(membership: Membership) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(organization_id=membership.organization_id)
 
@@ -92,15 +87,6 @@ def _own_endpoint(membership: Membership, endpoint_id: int) -> WebhookEndpoint:
 
 def _to_detail(membership: Membership, endpoint: WebhookEndpoint) -> HttpResponse:
     return redirect("webhook", slug=membership.organization.slug, endpoint_id=endpoint.pk)
-
-
-def _add_service_errors(form: WebhookEndpointForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, errors in error.message_dict.items():
-        name = _FORM_FIELDS.get(field)
-        form.add_error(name if name in form.fields else None, errors)
 
 
 def _event_labels() -> dict[str, str]:
@@ -171,7 +157,7 @@ def _detail_page(request: HttpRequest, membership: Membership, endpoint: Webhook
 @require_GET
 @never_cache
 def webhooks(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _list_page(request, membership)
 
 
@@ -180,7 +166,7 @@ def webhooks(request: HttpRequest, membership: Membership) -> HttpResponse:
 @never_cache
 @sensitive_variables()
 def create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -189,7 +175,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
                 membership.organization, url=data["url"], events=data["events"],
                 pairs=data["pairs"], description=data["description"])
         except ValidationError as error:
-            _add_service_errors(form, error)
+            _put_errors(form, error, _FORM_FIELDS.get)
         else:
             messages.success(request, f"Added the endpoint {endpoint.url}.")
             return _list_page(request, membership, new_endpoint=endpoint, secret=endpoint.secret)
@@ -200,7 +186,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_GET
 @never_cache
 def webhook(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _detail_page(request, membership, _own_endpoint(membership, endpoint_id))
 
 
@@ -208,7 +194,7 @@ def webhook(request: HttpRequest, membership: Membership, endpoint_id: int) -> H
 @require_POST
 @never_cache
 def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     form = EditWebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -218,7 +204,7 @@ def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
                 endpoint, url=data["url"], events=data["events"], pairs=data["pairs"],
                 description=data["description"], enabled=data["enabled"])
         except ValidationError as error:
-            _add_service_errors(form, error)  # it refuses before changing anything
+            _put_errors(form, error, _FORM_FIELDS.get)  # it refuses before changing anything
         else:
             messages.success(request, "Saved the endpoint.")
             return _to_detail(membership, endpoint)
@@ -230,7 +216,7 @@ def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 @never_cache
 @sensitive_variables()
 def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     endpoint = services.rotate_secret(_own_endpoint(membership, endpoint_id))
     messages.success(
         request,
@@ -243,7 +229,7 @@ def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 @organization_member_required
 @require_POST
 def send_test(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     message = services.send_test(endpoint)
     note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
@@ -255,7 +241,7 @@ def send_test(request: HttpRequest, membership: Membership, endpoint_id: int) ->
 @organization_member_required
 @require_POST
 def delete(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     url = endpoint.url
     endpoint.delete()
@@ -267,7 +253,7 @@ def delete(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 @require_POST
 def redeliver(request: HttpRequest, membership: Membership, endpoint_id: int,
               msg_id: str) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     message = get_object_or_404(endpoint.messages, msg_id=msg_id)
     services.redeliver(message)
@@ -381,7 +367,7 @@ def _channel_page(request: HttpRequest, membership: Membership, channel: Channel
 @require_GET
 @never_cache
 def channels(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _channels_page(request, membership)
 
 
@@ -390,7 +376,7 @@ def channels(request: HttpRequest, membership: Membership) -> HttpResponse:
 @never_cache
 @sensitive_variables()
 def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     form = ChannelForm(request.POST)
     if form.is_valid():
         kind = form.cleaned_data["kind"]
@@ -419,7 +405,7 @@ def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse
 @require_GET
 @never_cache
 def channel(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _channel_page(request, membership, _own_channel(membership, channel_id))
 
 
@@ -429,7 +415,7 @@ def channel(request: HttpRequest, membership: Membership, channel_id: int) -> Ht
 @sensitive_variables()
 def channel_update(request: HttpRequest, membership: Membership,
                    channel_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
     form = EditChannelForm(request.POST, kind=channel.kind)
     if form.is_valid():
@@ -450,7 +436,7 @@ def channel_update(request: HttpRequest, membership: Membership,
 @organization_member_required
 @require_POST
 def channel_test(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
     delivery = send_test_notification(channel)
     if delivery.ok:
@@ -468,7 +454,7 @@ def channel_test(request: HttpRequest, membership: Membership, channel_id: int) 
 @require_POST
 def channel_delete(request: HttpRequest, membership: Membership,
                    channel_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
     name = channel.name
     channel.delete()
@@ -541,7 +527,7 @@ def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
 @require_GET
 @never_cache
 def rules(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _rules_page(request, membership)
 
 
@@ -549,7 +535,7 @@ def rules(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @never_cache
 def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     form = RuleForm(request.POST, organization=membership.organization)
     if form.is_valid():
         try:
@@ -566,7 +552,7 @@ def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_GET
 @never_cache
 def rule(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _rule_page(request, membership, _own_rule(membership, rule_id))
 
 
@@ -574,7 +560,7 @@ def rule(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResp
 @require_POST
 @never_cache
 def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     form = EditRuleForm(request.POST, organization=membership.organization)
     if form.is_valid():
@@ -591,7 +577,7 @@ def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> H
 @organization_member_required
 @require_POST
 def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     name = rule.name
     rule.delete()
@@ -603,7 +589,7 @@ def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> H
 @require_POST
 @never_cache
 def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     form = EscalationForm(request.POST, organization=membership.organization)
     if form.is_valid():
@@ -623,7 +609,7 @@ def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) 
 @never_cache
 def rule_mute(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
     """Mute until a time (typed in UTC), or unmute (the `unmute` button)."""
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     slug = membership.organization.slug
     if "unmute" in request.POST:
@@ -667,7 +653,7 @@ def _windows_page(request: HttpRequest, membership: Membership, *,
 @require_GET
 @never_cache
 def maintenance_windows(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     return _windows_page(request, membership)
 
 
@@ -675,7 +661,7 @@ def maintenance_windows(request: HttpRequest, membership: Membership) -> HttpRes
 @require_POST
 @never_cache
 def maintenance_window_create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     form = MaintenanceWindowForm(request.POST)
     if form.is_valid():
         try:
@@ -695,7 +681,7 @@ def maintenance_window_create(request: HttpRequest, membership: Membership) -> H
 @require_POST
 def maintenance_window_delete(request: HttpRequest, membership: Membership,
                               window_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     window = get_object_or_404(_windows_of(membership), pk=window_id)
     window.delete()
     messages.success(request, "Deleted the maintenance window: notifications are no longer "
@@ -717,7 +703,7 @@ def _own_incident(membership: Membership, incident_id: int) -> Incident:
 @require_GET
 @never_cache
 def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     form = IncidentFilterForm(request.GET)
     state = (form.cleaned_data.get("state") if form.is_valid() else "") or "open"
     shown = _incidents_of(membership).select_related("rule").order_by("-opened_at", "-pk")
@@ -732,7 +718,7 @@ def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_GET
 @never_cache
 def incident(request: HttpRequest, membership: Membership, incident_id: int) -> HttpResponse:
-    _require(membership, Action.VIEW_ORGANIZATION)
+    require(membership, Action.VIEW_ORGANIZATION)
     incident = _own_incident(membership, incident_id)
     return render(request, "alerts/incident.html", _alerts_context(
         membership, "incidents", incident=incident,
@@ -743,7 +729,7 @@ def incident(request: HttpRequest, membership: Membership, incident_id: int) -> 
 @require_POST
 def incident_acknowledge(request: HttpRequest, membership: Membership,
                          incident_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_ALERTS)
+    require(membership, Action.MANAGE_ALERTS)
     incident = _own_incident(membership, incident_id)
     if incident.state == Incident.State.OPEN:
         services.acknowledge(incident, by=request.user.email)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import Membership
-from apps.accounts.permissions import Action, can
+from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
 
 from . import services
@@ -39,11 +39,6 @@ def key_status(key: ApiKey, now: datetime) -> str:
     if key.expires_at is not None and key.expires_at - now <= EXPIRING_SOON:
         return "expiring"
     return "active"
-
-
-def _require(membership: Membership, action: Action) -> None:
-    if not can(membership, action):
-        raise PermissionDenied("Your role in this organization does not allow that.")
 
 
 def _back(membership: Membership) -> HttpResponse:
@@ -107,7 +102,7 @@ def _page(request: HttpRequest, membership: Membership, *, form: CreateKeyForm |
 @require_GET
 @never_cache
 def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.VIEW_API_KEYS)
+    require(membership, Action.VIEW_API_KEYS)
     return _page(request, membership)
 
 
@@ -116,7 +111,7 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
 @never_cache
 @sensitive_variables()
 def create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    _require(membership, Action.MANAGE_API_KEYS)
+    require(membership, Action.MANAGE_API_KEYS)
     form = CreateKeyForm(request.POST)
     if form.is_valid():
         try:
@@ -139,7 +134,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @never_cache
 @sensitive_variables()
 def rotate(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_API_KEYS)
+    require(membership, Action.MANAGE_API_KEYS)
     key = _own_key(membership, key_id)
     try:
         new_key, raw = services.rotate_key(key, created_by=request.user)
@@ -158,7 +153,7 @@ def rotate(request: HttpRequest, membership: Membership, key_id: int) -> HttpRes
 @organization_member_required
 @require_POST
 def revoke(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
-    _require(membership, Action.MANAGE_API_KEYS)
+    require(membership, Action.MANAGE_API_KEYS)
     key = _own_key(membership, key_id)
     if key.revoked_at is not None:
         messages.info(request, f"“{key.name}” ({key.prefix}…) was already revoked.")
