@@ -301,6 +301,8 @@ def _apply(by_rule: dict[Rule, list[Reading]], now: datetime
                 created.append(condition)
             before = (condition.breaching_since, condition.clear_since)
             incident = incidents.get(key)
+            if reading.breaching is None and incident is None:
+                continue  # unknown (or inside a band) with nothing open: the clocks hold
             if reading.breaching or (reading.breaching is None and incident is not None):
                 condition.clear_since = None
                 if reading.breaching:

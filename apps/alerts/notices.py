@@ -19,15 +19,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import Channel, Incident, IncidentEvent, MaintenanceWindow, Notice, Rule
 from .notifications import Notification, notify_channel
+from .services import lease_for
 
 RETRY_SCHEDULE = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1),
                   timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
-LEASE = timedelta(seconds=60)
 
 
 def suppression(rule: Rule, now: datetime) -> str | None:
@@ -105,7 +106,7 @@ def _from_json(data: dict) -> Notification:
 
 # --- delivery -----------------------------------------------------------------------------------
 
-def deliver_due(*, now: datetime | None = None, limit: int = 50) -> int:
+def deliver_due(*, now: datetime | None = None, limit: int = 10) -> int:
     claimed = _claim(now or timezone.now(), limit)
     for notice in claimed:
         delivery = notify_channel(notice.channel, _from_json(notice.notification))
@@ -121,13 +122,17 @@ def _claim(now: datetime, limit: int) -> list[Notice]:
     if connection.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True, of=("self",))
     claimed = list(due[:limit])
-    Notice.objects.filter(pk__in=[n.pk for n in claimed]).update(next_attempt_at=now + LEASE)
+    lease = now + lease_for(len(claimed), 1)  # sent one after another
+    Notice.objects.filter(pk__in=[n.pk for n in claimed]).update(next_attempt_at=lease)
+    for notice in claimed:
+        notice.next_attempt_at = lease  # the claim's token: see _record
     return claimed
 
 
 @transaction.atomic
 def _record(notice: Notice, delivery) -> None:
     now = timezone.now()
+    claimed_until = notice.next_attempt_at
     notice.attempts += 1
     notice.detail = delivery.detail[:300]
     channel = notice.channel
@@ -139,7 +144,12 @@ def _record(notice: Notice, delivery) -> None:
         step = RETRY_SCHEDULE[notice.attempts - 1] * random.uniform(0.9, 1.1)
         wait = max(step, timedelta(seconds=delivery.retry_after or 0))
         notice.next_attempt_at, kind = now + wait, None
-    notice.save(update_fields=["status", "attempts", "next_attempt_at", "detail"])
+    # Only while our claim holds (a stale outcome must not overwrite a later attempt's).
+    if not Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING,
+                                 next_attempt_at=claimed_until).update(
+            status=notice.status, attempts=F("attempts") + 1,
+            next_attempt_at=notice.next_attempt_at, detail=notice.detail):
+        return
     if kind:
         what = notice.notification["kind"]
         IncidentEvent.objects.bulk_create([
@@ -153,18 +163,29 @@ def _record(notice: Notice, delivery) -> None:
 
 def escalate_due(*, now: datetime | None = None) -> int:
     """Incidents still open (not acknowledged) past their rule's escalate_after_minutes: tell
-    its escalation channels, once. Returns how many incidents escalated."""
+    its escalation channels, once, one notice per rule for those escalating together. Held
+    back — and not used up — while the rule is muted or the organization in maintenance.
+    Returns how many incidents escalated."""
     now = now or timezone.now()
     candidates = (Incident.objects.select_related("rule__organization")
-                  .filter(state=Incident.State.OPEN, rule__escalate_after_minutes__gt=0)
+                  .filter(state=Incident.State.OPEN, rule__enabled=True,
+                          rule__escalate_after_minutes__gt=0)
                   .exclude(events__kind="escalated"))
-    due = [i for i in candidates
-           if now - i.opened_at >= timedelta(minutes=i.rule.escalate_after_minutes)]
+    by_rule: dict[int, list[Incident]] = defaultdict(list)
+    for incident in candidates:
+        if now - incident.opened_at >= timedelta(minutes=incident.rule.escalate_after_minutes):
+            by_rule[incident.rule_id].append(incident)
+    escalated = 0
     with transaction.atomic():
-        for incident in due:
-            IncidentEvent.objects.create(
+        for group in by_rule.values():
+            rule = group[0].rule
+            if suppression(rule, now):
+                continue  # escalates when the mute or the maintenance window ends
+            IncidentEvent.objects.bulk_create([IncidentEvent(
                 incident=incident, at=now, kind="escalated",
-                detail=f"unacknowledged after {incident.rule.escalate_after_minutes} min")
-            queue([incident], "opened", now=now,
-                  channels=incident.rule.escalation_channels.filter(enabled=True))
-    return len(due)
+                detail=f"unacknowledged after {rule.escalate_after_minutes} min")
+                for incident in group])
+            queue(group, "opened", now=now,
+                  channels=rule.escalation_channels.filter(enabled=True))
+            escalated += len(group)
+    return escalated

@@ -95,6 +95,7 @@ def blocked_reason(ip: IPAddress) -> str | None:
         ("multicast address", ip.is_multicast),
         ("reserved address", ip.is_reserved),
         ("private address", ip.is_private),
+        ("site-local address", getattr(ip, "is_site_local", False)),  # fec0::/10
         ("carrier-grade NAT address", ip in _CGNAT),
         ("address not globally routable", not ip.is_global),
     ):

@@ -1,9 +1,10 @@
 """Writes for webhooks: endpoints (secret shown on creation and rotation), events into the
 outbox, and delivery — at least once, with every attempt recorded.
 
-Delivery claims due messages with a lease (their next attempt moves LEASE ahead, committed
-before anything is sent), so a worker that dies mid-delivery leaves them to be retried when the
-lease runs out; each message keeps its `webhook-id` across attempts, so receivers dedupe.
+Delivery claims due messages with a lease (their next attempt moves past the batch's longest
+possible run, committed before anything is sent), so a worker that dies mid-delivery leaves
+them to be retried when the lease runs out, and an outcome is recorded only while its claim
+holds; each message keeps its `webhook-id` across attempts, so receivers dedupe.
 Retries follow Standard Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: ~27 h),
 with ±10 % jitter; a `Retry-After` longer than the next step is honoured; 410 Gone or a blocked
 address disables the endpoint; an endpoint failing for OP_WEBHOOK_DISABLE_AFTER_HOURS is
@@ -15,7 +16,7 @@ import json
 import logging
 import random
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -24,6 +25,7 @@ from django.core import signing as signing_tokens
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Organization, Role
@@ -46,7 +48,6 @@ logger = logging.getLogger(__name__)
 RETRY_SCHEDULE = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
                   timedelta(hours=2), timedelta(hours=5), timedelta(hours=10),
                   timedelta(hours=10))
-LEASE = timedelta(seconds=60)  # longer than one attempt can take (timeouts are seconds)
 MAX_RETRY_AFTER = timedelta(hours=10)
 SUBSCRIBABLE = [e for e in Event.values if e != Event.TEST]
 MAX_ENDPOINTS = 20
@@ -164,18 +165,26 @@ def redeliver(message: WebhookMessage, *, now: datetime | None = None) -> Webhoo
 SEND_CONCURRENCY = 16  # requests in flight at once; each waits on a receiver, not on us
 
 
-def deliver_due(*, now: datetime | None = None, limit: int = 200) -> int:
+def deliver_due(*, now: datetime | None = None, limit: int = 64) -> int:
     """Claim and send the messages whose next attempt is due; returns how many were tried.
-    The HTTP requests go out concurrently (no database work in those threads); the outcomes
-    are recorded here, one transaction each."""
+    The HTTP requests go out concurrently (no database work in those threads); each outcome
+    is recorded as soon as it is known."""
     claimed = _claim(now or timezone.now(), limit)
     if not claimed:
         return 0
     with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(claimed))) as pool:
-        outcomes = list(pool.map(_send, claimed))
-    for message, (started, result, permanent) in zip(claimed, outcomes, strict=True):
-        _record(message, started, result, permanent=permanent)
+        futures = {pool.submit(_send, message): message for message in claimed}
+        for future in as_completed(futures):
+            started, result, permanent = future.result()
+            _record(futures[future], started, result, permanent=permanent)
     return len(claimed)
+
+
+def lease_for(batch: int, concurrency: int) -> timedelta:
+    """Longer than a batch can take: its sends, `concurrency` at a time, each within the
+    outbound timeout — so no other worker takes a message while this one may still send it."""
+    rounds = -(-batch // concurrency)
+    return timedelta(seconds=settings.OP_OUTBOUND_TIMEOUT * rounds + 30)
 
 
 @transaction.atomic
@@ -187,8 +196,10 @@ def _claim(now: datetime, limit: int) -> list[WebhookMessage]:
     if connection.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True, of=("self",))
     claimed = list(due[:limit])
-    WebhookMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
-        next_attempt_at=now + LEASE)
+    lease = now + lease_for(len(claimed), SEND_CONCURRENCY)
+    WebhookMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(next_attempt_at=lease)
+    for message in claimed:
+        message.next_attempt_at = lease  # the claim's token: see _record
     return claimed
 
 
@@ -217,6 +228,7 @@ def _record(message: WebhookMessage, started: datetime, result: outbound.Outboun
         message=message, started_at=started, status_code=result.status,
         latency_ms=round(result.latency_ms), response_snippet=result.snippet[:500],
         error=(result.error or "")[:300])
+    claimed_until = message.next_attempt_at
     message.attempts += 1
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=message.endpoint_id)
     now = timezone.now()
@@ -235,8 +247,14 @@ def _record(message: WebhookMessage, started: datetime, result: outbound.Outboun
         if endpoint.enabled and now - endpoint.failing_since >= timedelta(
                 hours=settings.OP_WEBHOOK_DISABLE_AFTER_HOURS):
             _disable(endpoint, f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC")
-    message.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
-    endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
+    # Only while our claim holds: if the lease ran out (or someone asked for a redelivery) the
+    # message is another attempt's now, and this stale outcome must not overwrite it.
+    claim = WebhookMessage.objects.filter(pk=message.pk, status=WebhookMessage.Status.PENDING,
+                                          next_attempt_at=claimed_until)
+    if claim.update(status=message.status, attempts=F("attempts") + 1,
+                    next_attempt_at=message.next_attempt_at,
+                    delivered_at=message.delivered_at):
+        endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
 
 
 def _backoff(attempts: int, result: outbound.OutboundResult) -> timedelta:
@@ -445,12 +463,41 @@ def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "
                          resolve_after_seconds=resolve_after_seconds, severity=severity,
                          channels=channels)
     channel_ids = fields.pop("channels")
+    changed = [what for what, before, after in (
+        ("kind", rule.kind, fields["kind"]), ("scope", rule.scope, fields["scope"]),
+        ("target", rule.target, fields["target"]), ("params", rule.params, fields["params"]),
+    ) if before != after]
+    reason = "rule disabled" if rule.enabled and not enabled else \
+        f"rule changed ({', '.join(changed)})" if changed else None
     for field_name, value in fields.items():
         setattr(rule, field_name, value)
     rule.name, rule.enabled = name.strip()[:100], enabled
-    rule.save()
-    rule.channels.set(channel_ids)
+    with transaction.atomic():
+        rule.save()
+        rule.channels.set(channel_ids)
+        if reason:
+            _close_incidents(rule, reason)
     return rule
+
+
+def _close_incidents(rule: Rule, reason: str, now: datetime | None = None) -> None:
+    """A rule that no longer means what it did (or no longer runs) closes what it opened —
+    otherwise those incidents would stay open forever — and starts its conditions afresh."""
+    now = now or timezone.now()
+    unresolved = list(rule.incidents.exclude(state=Incident.State.RESOLVED))
+    for incident in unresolved:
+        incident.state, incident.resolved_at = Incident.State.RESOLVED, now
+    Incident.objects.bulk_update(unresolved, ["state", "resolved_at"])
+    IncidentEvent.objects.bulk_create([IncidentEvent(incident=i, at=now, kind="resolved",
+                                                     detail=reason) for i in unresolved])
+    publish_many([(rule.organization_id, Event.ALERT_RESOLVED,
+                   {"incident": i.pk, "state": i.state, "subject": i.subject,
+                    "summary": f"{i.summary} — closed: {reason}", "value": i.value,
+                    "severity": rule.severity,
+                    "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
+                    "opened_at": i.opened_at.isoformat(), "resolved_at": now.isoformat()},
+                   None) for i in unresolved], now=now)
+    rule.conditions.all().delete()
 
 
 # --- incidents ----------------------------------------------------------------------------------
@@ -481,12 +528,25 @@ def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> 
     from . import notices
 
     with transaction.atomic():
+        # Conditional: an evaluation may have resolved it since this copy was read.
+        if not Incident.objects.filter(pk=incident.pk, state=Incident.State.OPEN).update(
+                state=Incident.State.ACKNOWLEDGED, acknowledged_at=now):
+            incident.refresh_from_db()
+            return incident
         incident.state, incident.acknowledged_at = Incident.State.ACKNOWLEDGED, now
-        incident.save(update_fields=["state", "acknowledged_at"])
         IncidentEvent.objects.create(incident=incident, at=now, kind="acknowledged",
                                      detail=f"by {by}"[:300])
         notices.queue([incident], "acknowledged", now=now)  # PagerDuty stops paging
+        transaction.on_commit(lambda: _deliver_soon([incident.pk]))
     return incident
+
+
+def _deliver_soon(trigger_ids: list[int]) -> None:
+    from oracle_platform.enqueue import enqueue
+
+    from .tasks import deliver_now
+
+    enqueue(deliver_now, trigger_ids)
 
 
 # --- escalation, mutes, maintenance -------------------------------------------------------------

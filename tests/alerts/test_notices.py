@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.alerts import notices, services
 from apps.alerts.models import Channel, Incident, MaintenanceWindow, Notice, Rule
+from apps.alerts.services import lease_for
 
 from .receiver import Receiver
 
@@ -58,7 +59,7 @@ def test_a_transient_failure_is_retried_and_a_worker_crash_loses_nothing(rule, t
         now = timezone.now()
         notices._claim(now, 10)  # claimed, then the worker dies
         assert notices.deliver_due(now=now + timedelta(seconds=30)) == 0  # leased
-        notices.deliver_due(now=now + notices.LEASE + timedelta(seconds=1))  # 503
+        notices.deliver_due(now=now + lease_for(1, 1) + timedelta(seconds=1))  # 503
         notice.refresh_from_db()
         assert notice.status == "pending" and notice.attempts == 1
         notices.deliver_due(now=notice.next_attempt_at)

@@ -140,3 +140,15 @@ def test_escalation_mutes_and_maintenance_windows_are_validated(tenants):
                                                 ends_at=now + timedelta(hours=1),
                                                 reason="node upgrade")
     assert window.organization == org
+
+
+def test_changing_or_disabling_a_rule_closes_what_it_opened(tenants, eth):
+    from django.utils import timezone
+
+    rule = services.create_rule(tenants["org"], name="s", kind="status", scope="all")
+    incident = Incident.objects.create(rule=rule, organization=tenants["org"], subject="cl",
+                                       summary="cl is down", opened_at=timezone.now())
+    services.update_rule(rule, name="s", kind="status", scope="all", enabled=False)
+    incident.refresh_from_db()
+    assert incident.state == "resolved"
+    assert incident.events.get().detail == "rule disabled"

@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_message_to_a_later_attempt(endp
     claimed = services._claim(now, 10)  # claimed, then the worker dies before sending
     assert [m.pk for m in claimed] == [message.pk]
     assert services.deliver_due(now=now + timedelta(seconds=30)) == 0  # still leased
-    assert services.deliver_due(now=now + services.LEASE + timedelta(seconds=1)) == 1
+    assert services.deliver_due(now=now + services.lease_for(1, 16) + timedelta(seconds=1)) == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == [message.msg_id]
     message.refresh_from_db()
     assert message.status == "delivered"
@@ -173,3 +173,19 @@ def test_redelivery_sends_the_same_message_again(endpoint, receiver):
     services.redeliver(message)
     services.deliver_due()
     assert [r.headers["webhook-id"] for r in receiver.requests] == [message.msg_id] * 2
+
+
+def test_an_outcome_from_an_expired_claim_does_not_overwrite_a_later_delivery(endpoint,
+                                                                                receiver):
+    from apps.alerts import outbound
+
+    [message] = publish_one(endpoint)
+    now = timezone.now()
+    [stale] = services._claim(now, 10)  # worker A claims, then stalls past its lease
+    later = now + services.lease_for(1, services.SEND_CONCURRENCY) + timedelta(seconds=1)
+    assert services.deliver_due(now=later) == 1  # worker B delivers it
+    failed = outbound.OutboundResult(status=503, latency_ms=5.0, snippet="", headers={})
+    services._record(stale, now, failed, permanent=None)  # A finally reports its attempt
+    message.refresh_from_db()
+    assert message.status == "delivered" and message.attempts == 1
+    assert message.delivery_attempts.count() == 2  # both attempts are still on record
