@@ -35,15 +35,38 @@ EXAMPLE_NEW = {**EXAMPLE_KEY, "last_used_at": None, "last_used_ip": None,
 
 
 def _manager(request: Request) -> Principal:
-    """Keys are managed by a read-write key or an owner/admin session."""
+    """Keys are managed by an owner/admin session, or by a read-write key — which reaches only
+    itself and the keys it created (a leaked key cannot take over the others)."""
     principal: Principal = request.user
     if principal.key_id is None and principal.role not in (Role.OWNER, Role.ADMIN):
         raise exceptions.PermissionDenied("Only owners and admins manage API keys.")
     return principal
 
 
+def _managed_key(request: Request, key_id: int) -> ApiKey:
+    principal, key = _manager(request), _own_key(request, key_id)
+    if principal.key_id is not None and principal.key_id not in (key.pk, key.created_by_key_id):
+        raise exceptions.PermissionDenied("An API key manages only itself and the keys it "
+                                          "created; use an owner's or admin's session.")
+    return key
+
+
+def _viewer(request: Request) -> Principal:
+    """Keys and usage are shown to members (not viewers) and to read-write keys."""
+    principal: Principal = request.user
+    allowed = principal.can_write if principal.key_id is not None \
+        else principal.role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    if not allowed:
+        raise exceptions.PermissionDenied("Viewers and read-only keys do not see API keys.")
+    return principal
+
+
 def _creator(principal: Principal) -> User | None:
     return User.objects.filter(pk=principal.user_id).first() if principal.user_id else None
+
+
+def _key_of(principal: Principal) -> ApiKey | None:
+    return ApiKey.objects.filter(pk=principal.key_id).first() if principal.key_id else None
 
 
 def _own_key(request: Request, key_id: int) -> ApiKey:
@@ -61,6 +84,7 @@ class KeyList(generics.ListCreateAPIView):
                 "shown again).", EXAMPLE_KEY,
                 response=s.ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
+        _viewer(request)
         return super().get(request)
 
     @documented("Create a key. The response holds the key itself, this once.", EXAMPLE_NEW,
@@ -72,7 +96,8 @@ class KeyList(generics.ListCreateAPIView):
         form = s.CreateApiKeySerializer(data=request.data)
         form.is_valid(raise_exception=True)
         key, raw = create_key(Organization.objects.get(pk=principal.organization_id),
-                              created_by=_creator(principal), **form.validated_data)
+                              created_by=_creator(principal), created_by_key=_key_of(principal),
+                              **form.validated_data)
         key.key = raw
         return Response(s.NewApiKeySerializer(key).data, status=status.HTTP_201_CREATED)
 
@@ -80,14 +105,14 @@ class KeyList(generics.ListCreateAPIView):
 class KeyDetail(APIView):
     @documented("One of your organization's keys.", EXAMPLE_KEY, response=s.ApiKeySerializer)
     def get(self, request: Request, key_id: int) -> Response:
+        _viewer(request)
         return Response(s.ApiKeySerializer(_own_key(request, key_id)).data)
 
     @documented("Revoke the key: refused by every instance from now on. Idempotent.",
                 {**EXAMPLE_KEY, "active": False, "revoked_at": "2026-11-26T19:00:00Z"},
                 response=s.ApiKeySerializer, errors=(401, 403, 404, 429))
     def delete(self, request: Request, key_id: int) -> Response:
-        _manager(request)
-        return Response(s.ApiKeySerializer(revoke_key(_own_key(request, key_id))).data)
+        return Response(s.ApiKeySerializer(revoke_key(_managed_key(request, key_id))).data)
 
 
 class KeyRotate(APIView):
@@ -97,7 +122,9 @@ class KeyRotate(APIView):
                 response=s.NewApiKeySerializer, status=201, errors=(400, 401, 403, 404, 429))
     def post(self, request: Request, key_id: int) -> Response:
         principal = _manager(request)
-        key, raw = rotate_key(_own_key(request, key_id), created_by=_creator(principal))
+        # The replacement keeps the old key's lineage: revoking the old key after switching
+        # over must not revoke its replacement.
+        key, raw = rotate_key(_managed_key(request, key_id), created_by=_creator(principal))
         key.key = raw
         return Response(s.NewApiKeySerializer(key).data, status=status.HTTP_201_CREATED)
 
@@ -116,7 +143,7 @@ class Usage(APIView):
                              "29 days before `to`"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last day; default: today")])
     def get(self, request: Request) -> Response:
-        principal: Principal = request.user
+        principal = _viewer(request)
         bounds = {}
         for name in ("from", "to"):
             raw = request.query_params.get(name)
@@ -125,7 +152,7 @@ class Usage(APIView):
                     bounds[name] = parse_date(raw)
                 except ValueError:
                     bounds[name] = None
-                if bounds[name] is None:
+                if bounds[name] is None or not 1970 <= bounds[name].year <= 9000:
                     raise exceptions.ValidationError({name: "A date like 2026-11-26."})
         end = bounds.get("to") or timezone.now().date()
         start = bounds.get("from") or end - timedelta(days=29)

@@ -30,6 +30,10 @@ class ApiKey(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by",
         help_text="The key this one rotated; it stays valid until its grace period ends",
     )
+    created_by_key = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="created_keys",
+        help_text="The API key that created this one (revoking it revokes this one too)",
+    )
     # Copied from Redis by the usage flush, never written per request.
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)

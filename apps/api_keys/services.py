@@ -20,7 +20,8 @@ MAX_ACTIVE_KEYS = 50
 
 def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Scope.READ,
                expires_at: datetime | None = None, created_by: User | None = None,
-               replaces: ApiKey | None = None, now: datetime | None = None) -> tuple[ApiKey, str]:
+               replaces: ApiKey | None = None, created_by_key: ApiKey | None = None,
+               now: datetime | None = None) -> tuple[ApiKey, str]:
     """A new key and its plaintext, which the caller shows once."""
     now = now or timezone.now()
     name = name.strip()
@@ -43,7 +44,7 @@ def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Sco
     key = ApiKey.objects.create(
         organization=organization, name=name, scope=scope, expires_at=expires_at,
         created_by=created_by, prefix=keys.display_prefix(raw), digest=keys.digest(raw),
-        replaces=replaces, created_at=now,
+        replaces=replaces, created_by_key=created_by_key, created_at=now,
     )
     return key, raw
 
@@ -62,7 +63,7 @@ def rotate_key(key: ApiKey, *, created_by: User | None = None, grace: timedelta 
     grace = timedelta(hours=settings.OP_API_KEY_ROTATION_GRACE_HOURS) if grace is None else grace
     new_key, raw = create_key(key.organization, name=key.name, scope=key.scope,
                               expires_at=key.expires_at, created_by=created_by,
-                              replaces=key, now=now)
+                              replaces=key, now=now, created_by_key=key.created_by_key)
     old_expiry = now + grace
     if key.expires_at is None or key.expires_at > old_expiry:
         key.expires_at = old_expiry
@@ -73,10 +74,15 @@ def rotate_key(key: ApiKey, *, created_by: User | None = None, grace: timedelta 
 
 
 def revoke_key(key: ApiKey, *, now: datetime | None = None) -> ApiKey:
+    """Revoke the key and every key it created (and they created): a leaked key cannot leave
+    keys of its own making behind."""
+    now = now or timezone.now()
     if key.revoked_at is None:
-        key.revoked_at = now or timezone.now()
+        key.revoked_at = now
         key.save(update_fields=["revoked_at"])
     transaction.on_commit(lambda: runtime.forget_key(key.pk, revoked=True))
+    for child in key.created_keys.filter(revoked_at__isnull=True):
+        revoke_key(child, now=now)
     return key
 
 

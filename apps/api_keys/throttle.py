@@ -185,6 +185,8 @@ class RedisThrottle:
         except Exception:
             self.buffer.restore(pending)  # the bytes are reported with a later request
             raise
+        if reply[0] == -1:
+            self.buffer.restore(pending)  # a revoked key's request carried none of them
         return _decision(reply, pairs)
 
 

@@ -68,8 +68,11 @@ def _span(request: Request, principal_tier: str) -> tuple[datetime, datetime, in
         raw = request.query_params.get(name)
         if raw is None:
             continue
-        value = parse_datetime(raw)
-        if value is None or value.utcoffset() is None:
+        try:
+            value = parse_datetime(raw)
+        except ValueError:  # well formed but impossible, e.g. February 30th
+            value = None
+        if value is None or value.utcoffset() is None or not 1970 <= value.year <= 9000:
             errors[name] = "An ISO-8601 time with a zone, e.g. 2026-11-26T18:00:00Z."
         else:
             bounds[name] = value

@@ -71,9 +71,20 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(settings.OP_WS_HEARTBEAT_SECONDS)
+            if not await self._key_still_valid():  # revoked or expired since the connect
+                await self._error("invalid_key", "The API key was revoked or has expired.")
+                await self.close(code=CLOSE_UNAUTHORIZED)
+                return
             await slots.renew(self.principal.organization_id, self.connection_id)
             await self.send(text_data=json.dumps({"type": "heartbeat",
                                                   "time": timezone.now().isoformat()}))
+
+    @database_sync_to_async
+    def _key_still_valid(self) -> bool:
+        from apps.api_keys.models import ApiKey
+
+        key = ApiKey.objects.filter(pk=self.principal.key_id).first()
+        return key is not None and key.usable()
 
     def _presented_key(self) -> str:
         query = parse_qs(self.scope.get("query_string", b"").decode())

@@ -120,8 +120,11 @@ def test_rotation_gives_a_new_key_and_the_old_one_works_until_the_grace_ends(cli
     assert timedelta(hours=23) < key.expires_at - timezone.now() <= timedelta(hours=24)
     assert client.get("/api/v1/pairs", **bearer(raw)).status_code == 200
     assert client.get("/api/v1/pairs", **bearer(new["key"])).status_code == 200
-    again = client.post(f"/api/v1/keys/{key.pk}/rotate", **bearer(new["key"]))
+    again = client.post(f"/api/v1/keys/{key.pk}/rotate", **bearer(raw))
     assert again.status_code == 400
+    # the replacement is not the old key's child: revoking the old one leaves it working
+    client.delete(f"/api/v1/keys/{key.pk}", **bearer(raw))
+    assert client.get("/api/v1/pairs", **bearer(new["key"])).status_code == 200
 
 
 def test_rotating_with_no_grace_ends_the_old_key_now(tenants):
@@ -148,7 +151,9 @@ def test_a_member_of_one_org_never_sees_anothers_keys_or_usage(client, tenants, 
     flush_usage()
     usage = client.get("/api/v1/usage", **bearer(other_raw)).json()
     assert key.prefix not in {row["key"] for row in usage["days"]}
-    assert client.get("/api/v1/usage", **bearer(raw)).json()["days"][0]["key"] == key.prefix
+    assert client.get("/api/v1/usage", **bearer(raw)).status_code == 403  # read-only key
+    _, mine = create_key(tenants["org"], name="mine", scope="read_write")
+    assert client.get("/api/v1/usage", **bearer(mine)).json()["days"][0]["key"] == key.prefix
 
 
 def test_dashboard_sessions_call_the_api_and_writes_need_csrf(tenants):
@@ -169,3 +174,17 @@ def test_members_cannot_manage_keys_through_their_session(client, tenants, api_k
     assert [k["id"] for k in client.get("/api/v1/keys").json()["results"]] == [key.pk]
     response = client.delete(f"/api/v1/keys/{key.pk}")
     assert response.status_code == 403
+
+
+def test_a_key_manages_only_itself_and_the_keys_it_created(client, tenants, write_key):
+    key, raw = write_key
+    other, _ = create_key(tenants["org"], name="someone else's", scope="read_write")
+    assert client.delete(f"/api/v1/keys/{other.pk}", **bearer(raw)).status_code == 403
+    assert client.post(f"/api/v1/keys/{other.pk}/rotate", **bearer(raw)).status_code == 403
+    child = client.post("/api/v1/keys", {"name": "child"}, content_type="application/json",
+                        **bearer(raw)).json()
+    assert client.get("/api/v1/pairs", **bearer(child["key"])).status_code == 200
+    revoke_key(key)  # revoking a key revokes what it created
+    assert not ApiKey.objects.get(pk=child["id"]).usable()
+    other.refresh_from_db()
+    assert other.usable()

@@ -191,3 +191,13 @@ def test_with_redis_the_middleware_serves_latest_from_the_pre_serialized_body(
     unchanged = client.get("/api/v1/pairs/ETH-USD/latest", HTTP_IF_NONE_MATCH=served["ETag"],
                            **bearer(raw))
     assert unchanged.status_code == 304
+
+
+def test_impossible_dates_and_odd_limits_are_400s_not_500s(client, api_key):
+    _, raw = api_key
+    eth_pair()
+    for url in ("/api/v1/pairs/ETH-USD/history?from=2026-02-30T00:00:00Z",
+                "/api/v1/pairs/ETH-USD/history?to=0001-01-01T00:00:30Z",
+                "/api/v1/pairs?limit=%C2%B2"):
+        response = client.get(url, **bearer(raw))
+        assert response.status_code == 400, url

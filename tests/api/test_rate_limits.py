@@ -136,7 +136,7 @@ def test_two_app_instances_share_one_limit_through_redis(tenants, settings):
 
 def test_usage_counts_calls_and_bytes_per_key_and_day(client, api_key, tenants):
     from apps.api_keys.models import ApiUsage
-    from apps.api_keys.services import flush_usage
+    from apps.api_keys.services import create_key, flush_usage
 
     key, raw = api_key
     sizes = [len(client.get("/api/v1/pairs", **bearer(raw)).content) for _ in range(3)]
@@ -150,7 +150,8 @@ def test_usage_counts_calls_and_bytes_per_key_and_day(client, api_key, tenants):
     assert key.last_used_at is not None and key.last_used_ip == "127.0.0.1"
     flush_usage()  # nothing new: nothing added
     assert ApiUsage.objects.get(key=key).calls == 5
-    body = client.get("/api/v1/usage", **bearer(raw)).json()
+    _, manager = create_key(tenants["org"], name="m", scope="read_write")
+    body = client.get("/api/v1/usage", **bearer(manager)).json()
     assert body["total_calls"] == 5 and body["days"][0]["key"] == key.prefix
 
 

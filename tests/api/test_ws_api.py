@@ -235,3 +235,18 @@ def test_the_production_websocket_server_negotiates_permessage_deflate(tmp_path)
         server.wait(10)
     assert extensions.startswith("permessage-deflate")
     assert first["code"] == "invalid_key"
+
+
+async def test_a_key_revoked_while_connected_is_disconnected_at_the_next_heartbeat(settings):
+    from apps.api_keys.models import ApiKey
+    from apps.api_keys.principal import from_key
+
+    settings.OP_WS_HEARTBEAT_SECONDS = 0.05
+    raw, _, _ = await world()
+    ws, _ = await connect(raw)
+    principal = await database_sync_to_async(from_key)(raw)
+    key = await database_sync_to_async(ApiKey.objects.get)(pk=principal.key_id)
+    await database_sync_to_async(revoke_key)(key)
+    error = await ws.receive_json_from(timeout=2)
+    assert error["type"] == "error" and error["code"] == "invalid_key"
+    assert (await ws.receive_output(2))["code"] == 4401
