@@ -5,6 +5,8 @@ and mute), incidents with their timeline and acknowledgement, maintenance window
 within the caller's organization; writes need a read-write key or a member's session."""
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -232,7 +234,10 @@ class ChannelList(generics.ListAPIView):
                                                     **form.validated_data)
         except DjangoValidationError as error:
             raise _config_errors(error) from None
-        return Response(s.ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+        body = s.ChannelSerializer(channel).data
+        if channel.kind == Channel.Kind.WEBHOOK:  # its signing secret, shown this once
+            body["secret"] = json.loads(channel.config)["secret"]
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ChannelDetail(APIView):

@@ -55,12 +55,22 @@ def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] |
                                            for i in incidents])
         return []
     targets = list(channels if channels is not None else rule.channels.filter(enabled=True))
-    notification = _notification(incidents, kind, now)
+    # PagerDuty groups by dedup key itself, and its trigger, acknowledge and resolve must share
+    # one: it gets an event per incident. Every other channel gets one message for the group.
+    batches = [(target, [incident]) for target in targets if target.kind == Channel.Kind.PAGERDUTY
+               for incident in incidents]
+    batches += [(target, incidents) for target in targets
+                if target.kind != Channel.Kind.PAGERDUTY]
+    notifications: dict[tuple[int, ...], dict] = {}
+    for _, group in batches:
+        key = tuple(i.pk for i in group)
+        if key not in notifications:
+            notifications[key] = _as_json(_notification(group, kind, now))
     notices = Notice.objects.bulk_create([
-        Notice(channel=channel, notification=_as_json(notification), created_at=now,
-               next_attempt_at=now) for channel in targets])
-    for notice in notices:
-        notice.incidents.set(incidents)
+        Notice(channel=target, notification=notifications[tuple(i.pk for i in group)],
+               created_at=now, next_attempt_at=now) for target, group in batches])
+    for notice, (_, group) in zip(notices, batches, strict=True):
+        notice.incidents.set(group)
     return notices
 
 

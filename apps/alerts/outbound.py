@@ -24,7 +24,10 @@ so the pinned address is really where the connection goes.
 """
 import ipaddress
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -185,6 +188,38 @@ def _pool(target: _Target, ip: IPAddress, timeout: urllib3.Timeout) -> urllib3.H
     return urllib3.HTTPConnectionPool(str(ip), **common)
 
 
+@contextmanager
+def _deadline(pool: urllib3.HTTPConnectionPool, seconds: float) -> Iterator[threading.Event]:
+    """Cut the attempt's connection when its time is up. urllib3's timeouts bound each socket
+    read, not the whole reply: a receiver dripping a header line at a time would otherwise hold
+    a delivery worker for minutes."""
+    sockets: list[socket.socket] = []
+    base = pool.ConnectionCls
+
+    class Watched(base):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            sockets.append(self.sock)
+
+    pool.ConnectionCls = Watched
+
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, seconds), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
 def _error(started: float, message: str) -> OutboundResult:
     return OutboundResult(status=None, latency_ms=(time.monotonic() - started) * 1000,
                           error=message)
@@ -218,17 +253,20 @@ def post(url: str, *, body: bytes, headers: dict[str, str],
             return _error(started, f"timed out after {timeout:g}s ({last_error})")
         pool = _pool(target, ip, urllib3.Timeout(total=remaining))
         try:
-            response = pool.urlopen("POST", target.path, body=body, headers=send_headers,
-                                    redirect=False, retries=False, preload_content=False,
-                                    assert_same_host=False)
-            try:
-                content = _read_capped(response, deadline)
-            finally:
-                response.release_conn()
+            with _deadline(pool, remaining) as cut:
+                response = pool.urlopen("POST", target.path, body=body, headers=send_headers,
+                                        redirect=False, retries=False, preload_content=False,
+                                        assert_same_host=False)
+                try:
+                    content = _read_capped(response, deadline)
+                finally:
+                    response.release_conn()
         except NewConnectionError as error:  # refused / unreachable: try the next address
             last_error = f"cannot connect to {ip}: {_describe(error)}"
             continue
         except HTTPError as error:
+            if cut.is_set():
+                return _error(started, f"timed out after {timeout:g}s")
             return _error(started, f"{type(error).__name__}: {_describe(error)}")
         finally:
             pool.close()

@@ -321,6 +321,9 @@ def update_channel(channel: Channel, *, name: str, config: dict | None = None,
     if not name.strip():
         raise ValidationError({"name": "A channel needs a name."})
     if config is not None:
+        if channel.kind == Channel.Kind.WEBHOOK and not config.get("secret"):
+            # A new URL is not a new secret: keep the one the receiver verifies with.
+            config = {**config, "secret": json.loads(channel.config).get("secret")}
         channel.config = json.dumps(TRANSPORTS[channel.kind].validate_config(config))
     channel.name = name.strip()[:100]
     if enabled and not channel.enabled:

@@ -1,8 +1,11 @@
 from celery import shared_task
+from django.db import connection, transaction
 
 from oracle_platform.enqueue import enqueue
 
 from . import services
+
+EVALUATION_LOCK = 0x0A1E7  # pg_advisory_xact_lock key of the rule evaluation
 
 
 @shared_task(name="alerts.deliver_webhooks")
@@ -20,9 +23,16 @@ def evaluate_pairs(pair_ids: list[int]) -> None:
     from .changes import publish_changes
     from .evaluate import evaluate
 
-    states = list(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
-    evaluate(states)
-    messages = publish_changes(states)
+    with transaction.atomic():
+        # One evaluation at a time, each reading the states only once it holds the lock: two
+        # workers racing on one subject would collide on its incident (rolling a whole batch
+        # back), and an older state evaluated after a newer one would reopen what it resolved.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVALUATION_LOCK])
+        states = list(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
+        evaluate(states)
+        messages = publish_changes(states)
     if messages:
         enqueue(deliver_now, [m.pk for m in messages])
 

@@ -1,4 +1,7 @@
 """The staff-only devnet page: what the simulated market is doing, and its faults."""
+import json
+import threading
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -76,6 +79,15 @@ def receive_webhook(request: HttpRequest) -> HttpResponse:
     if settings.OP_NETWORK != "devnet":
         raise Http404("only on the devnet")
     body = request.body[:MAX_BODY]
+    with _received_lock:  # deliveries arrive concurrently; one process serves the devnet
+        _remember(request, body)
+    return HttpResponse("ok", content_type="text/plain")
+
+
+_received_lock = threading.Lock()
+
+
+def _remember(request: HttpRequest, body: bytes) -> None:
     received = cache.get(RECEIVED_KEY) or []
     received.insert(0, {
         "at": timezone.now().isoformat(), "path": request.get_full_path(),
@@ -84,19 +96,22 @@ def receive_webhook(request: HttpRequest) -> HttpResponse:
         "body": body.decode("utf-8", errors="replace"),
     })
     cache.set(RECEIVED_KEY, received[:RECEIVED_KEEP], None)
-    return HttpResponse("ok", content_type="text/plain")
 
 
 @staff_member_required
 def received_webhooks(request: HttpRequest) -> HttpResponse:
     """What the local receiver got, each checked against the secret of the endpoint or
     channel it was sent to."""
-    from apps.alerts.models import WebhookEndpoint
+    from apps.alerts.models import Channel, WebhookEndpoint
     from apps.alerts.signing import SignatureError, verify
 
     path = reverse("devnet_webhook_receive")
     # Any host and port: the receiver is whichever local server the endpoint names.
     secrets = [e.secret for e in WebhookEndpoint.objects.filter(url__contains=path)]
+    for channel in Channel.objects.filter(kind=Channel.Kind.WEBHOOK):  # generic webhooks too
+        config = json.loads(channel.config)
+        if path in config.get("url", "") and config.get("secret"):
+            secrets.append(config["secret"])
     rows = []
     for item in cache.get(RECEIVED_KEY) or []:
         verdict = "no endpoint with this URL"

@@ -96,8 +96,9 @@ class BarSerializer(serializers.Serializer):
 
 class HistorySerializer(serializers.Serializer):
     subject = serializers.CharField(help_text="Pair slug (consensus) or feed key")
-    start = serializers.DateTimeField(source="from")
-    end = serializers.DateTimeField(source="to")
+    # `from` and `to`, as the query parameters are named (not Python identifiers).
+    vars()["from"] = serializers.DateTimeField()
+    vars()["to"] = serializers.DateTimeField()
     interval = serializers.CharField(allow_null=True)
     bars = BarSerializer(many=True)
 

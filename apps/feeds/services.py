@@ -376,11 +376,13 @@ def refresh_aged_states(*, max_age: float | None = None, now: datetime | None = 
 
     now = now or timezone.now()
     max_age = settings.OP_STATE_MAX_AGE_SECONDS if max_age is None else max_age
-    pair_ids = list(Pair.objects.filter(feeds__enabled=True).distinct().values_list("pk",
-                                                                                   flat=True))
+    live = set(Pair.objects.filter(feeds__enabled=True).values_list("pk", flat=True))
+    pair_ids = list(Pair.objects.values_list("pk", flat=True))
     found = cache.get_many([state_key(pk) for pk in pair_ids])
-    aged = [pk for pk in pair_ids if (state := found.get(state_key(pk))) is None
-            or (now - datetime.fromisoformat(state["computed_at"])).total_seconds() > max_age]
+    # A pair whose last feed was disabled still has a cached state (and API body) to renew.
+    aged = [pk for pk in pair_ids if ((state := found.get(state_key(pk))) is None and pk in live)
+            or (state is not None and (now - datetime.fromisoformat(state["computed_at"]))
+                .total_seconds() > max_age)]
     if aged:
         refresh_pairs(aged, now=now)
     return len(aged)

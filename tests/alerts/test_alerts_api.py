@@ -82,9 +82,10 @@ def test_slack_and_webhook_channels_show_their_host_only(client, writer, setting
     hook = call(client, "post", "channels", writer, {
         "kind": "webhook", "name": "w", "config": {"url": "http://127.0.0.1:9/hook?token=sEcReT"}})
     assert hook.json()["config_summary"] == {"host": "127.0.0.1"}
+    assert hook.json()["secret"].startswith("whsec_")  # the signing secret, this once
     for response in (slack, hook, call(client, "get", "channels", writer)):
         assert "sEcReT" not in response.content.decode()
-        assert "whsec_" not in response.content.decode()
+    assert "whsec_" not in call(client, "get", "channels", writer).content.decode()
 
 
 def test_channel_validation_errors_name_their_fields(client, writer):
@@ -284,3 +285,20 @@ def test_acknowledging_from_a_session_records_the_members_email(client, tenants,
     response = client.post(f"/api/v1/alerts/incidents/{opened.pk}/acknowledge")
     assert response.status_code == 200, response.content
     assert response.json()["events"][-1]["detail"] == f"by {tenants['member'].email}"
+
+
+def test_a_webhook_channel_returns_its_secret_once_and_keeps_it_on_a_new_url(client, writer,
+                                                                            settings):
+    settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    created = call(client, "post", "channels", writer,
+                   {"kind": "webhook", "name": "hook",
+                    "config": {"url": "http://127.0.0.1:9/a"}})
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_")
+    channel_id = created.json()["id"]
+    assert "secret" not in call(client, "get", f"channels/{channel_id}", writer).json()
+    call(client, "put", f"channels/{channel_id}", writer,
+         {"name": "hook", "enabled": True, "config": {"url": "http://127.0.0.1:9/b"}})
+    config = json.loads(Channel.objects.get(pk=channel_id).config)
+    assert config["url"].endswith("/b") and config["secret"] == secret

@@ -110,3 +110,19 @@ def test_acknowledging_tells_the_channels(rule):
     services.acknowledge(incident, by="ana@example.com")
     [notice] = Notice.objects.all()
     assert notice.notification["kind"] == "acknowledged"
+
+
+def test_pagerduty_gets_one_event_per_incident_so_its_dedup_keys_match(rule, tenants):
+    pagerduty = Channel.objects.create(
+        organization=tenants["org"], kind="pagerduty", name="pd",
+        config=json.dumps({"routing_key": "R" * 32}))
+    rule.channels.add(pagerduty)
+    incidents = [open_incident(rule, f"cl-{n}") for n in range(3)]
+    queued = notices.queue(incidents, "opened")
+    pd = [n for n in queued if n.channel == pagerduty]
+    assert sorted(n.notification["dedup_key"] for n in pd) == sorted(
+        f"incident-{i.pk}" for i in incidents)
+    assert len([n for n in queued if n.channel.kind == "email"]) == 1  # grouped
+    resolved = notices.queue([incidents[1]], "resolved")
+    assert [n.notification["dedup_key"] for n in resolved if n.channel == pagerduty] == [
+        f"incident-{incidents[1].pk}"]

@@ -420,3 +420,37 @@ def test_https_to_the_pinned_ip_verifies_the_original_host_name(tls_receiver, mo
     assert result.status is None
     assert "certificate" in result.error.lower() or "hostname" in result.error.lower()
     assert len(tls_receiver.requests) == 1
+
+
+def test_a_receiver_dripping_its_headers_cannot_hold_an_attempt_past_its_timeout(settings):
+    import socket as socket_module
+    import threading
+    import time as time_module
+
+    settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    listener = socket_module.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        try:
+            for n in range(30):  # a header line every 0.2 s: 6 s in all
+                connection.sendall(f"X-Drip-{n}: 1\r\n".encode())
+                time_module.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            connection.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time_module.monotonic()
+    result = outbound.post(f"http://127.0.0.1:{port}/hook", body=b"{}", headers={},
+                           timeout=1.0)
+    elapsed = time_module.monotonic() - started
+    listener.close()
+    assert result.status is None and result.error
+    assert elapsed < 2.0

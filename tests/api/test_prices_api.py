@@ -201,3 +201,19 @@ def test_impossible_dates_and_odd_limits_are_400s_not_500s(client, api_key):
                 "/api/v1/pairs?limit=%C2%B2"):
         response = client.get(url, **bearer(raw))
         assert response.status_code == 400, url
+
+
+def test_history_bars_are_as_wide_as_the_interval_asked_for(client, api_key,
+                                                            django_capture_on_commit_callbacks):
+    _, raw = api_key
+    with django_capture_on_commit_callbacks(execute=True):
+        _, (chainlink, *_) = eth_pair()
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    for interval, span in (("1h", timedelta(hours=1)), ("4h", timedelta(hours=4)),
+                           ("15m", timedelta(minutes=30))):
+        body = client.get(f"/api/v1/feeds/{chainlink.key}/history",
+                          {"from": (end - span).isoformat(), "to": end.isoformat(),
+                           "interval": interval}, **bearer(raw)).json()
+        assert {"from", "to"} <= body.keys()
+        seconds = {"1h": 3600, "4h": 14400, "15m": 900}[interval]
+        assert body["bars"] and all(bar["seconds"] == seconds for bar in body["bars"]), interval
