@@ -3,7 +3,6 @@ the rollups), deviation, health and quarantined reads. Reads only, through the s
 latest-state cache; authentication and rate limits happen before (apps.api_keys.middleware)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -108,10 +107,7 @@ def _history_documented(description: str, subject: str) -> Callable:
 def _history_response(subject: Feed | Pair, name: str, request: Request) -> Response:
     start, end, step = _span(request, request.user.tier)
     if step:
-        # Exactly the buckets of `step` the span touches (history() counts them the same way):
-        # any narrower width would need more, so `step` is the one chosen.
-        first, last = math.floor(start.timestamp()), math.ceil(end.timestamp()) - 1
-        bars = history(subject, start, end, points=last // step - first // step + 1, raw=False)
+        bars = history(subject, start, end, step=step, raw=False)
     else:
         bars = history(subject, start, end)
     return Response(s.HistorySerializer({

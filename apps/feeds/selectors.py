@@ -53,7 +53,8 @@ RAW_HISTORY_MAX_STEP = 3600  # raw rows are tried only for spans up to points ho
 
 
 def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points: int = 500,
-            now: datetime | None = None, raw: bool = True) -> list[Bar]:
+            now: datetime | None = None, raw: bool = True, step: int | None = None
+            ) -> list[Bar]:
     """OHLC bars of a feed (Feed) or of a pair's consensus (Pair) over [start, end).
 
     At most `points` bars: the bar width is the smallest step of HISTORY_STEPS that fits the
@@ -63,7 +64,8 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     stored rollup dividing the step (1d, 1h or 1m) is read and adjacent buckets are merged (first
     open, max high, min low, last close); spans reaching before the 1-minute bars' retention
     get hourly bars. The first bar may start before `start` (aligned). `raw=False` always
-    returns bars of the chosen width (the API, where the caller asked for an interval).
+    returns bars of the chosen width (the API, where the caller asked for an interval);
+    `step` (one of HISTORY_STEPS) imposes the width instead of choosing it from `points`.
     Exact Decimals, aware UTC datetimes; unverified observations are never included.
     """
     if start.utcoffset() is None or end.utcoffset() is None:
@@ -76,7 +78,9 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     if not is_feed and not isinstance(feed_or_pair, Pair):
         raise TypeError("history takes a Feed or a Pair")
     series = rollups.FEED if is_feed else rollups.CONSENSUS
-    step = _history_step(start, end, points)
+    if step is not None and step not in HISTORY_STEPS:
+        raise ValueError(f"step must be one of {HISTORY_STEPS}")
+    step = step or _history_step(start, end, points)
     if raw and is_feed and step <= RAW_HISTORY_MAX_STEP:
         cutoff = rollups.retention_cutoff(now)
         if cutoff is None or start >= cutoff:

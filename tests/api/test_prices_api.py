@@ -208,7 +208,7 @@ def test_history_bars_are_as_wide_as_the_interval_asked_for(client, api_key,
     _, raw = api_key
     with django_capture_on_commit_callbacks(execute=True):
         _, (chainlink, *_) = eth_pair()
-    end = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = timezone.now() + timedelta(minutes=1)  # every span below covers the stored price
     for interval, span in (("1h", timedelta(hours=1)), ("4h", timedelta(hours=4)),
                            ("15m", timedelta(minutes=30))):
         body = client.get(f"/api/v1/feeds/{chainlink.key}/history",
