@@ -260,7 +260,8 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
     now = now or timezone.now()
     states = list(states)
     rules = list(rules if rules is not None else
-                 Rule.objects.filter(enabled=True).select_related("organization"))
+                 Rule.objects.filter(enabled=True).select_related("organization")
+                 .prefetch_related("channels"))
     context = Context(now)
     by_rule = {rule: readings(rule, states, context) for rule in rules}
     by_rule = {rule: found for rule, found in by_rule.items() if found}
@@ -286,9 +287,12 @@ def _apply(by_rule: dict[Rule, list[Reading]], now: datetime
     rule_ids, subjects = {p[0] for p in pairs}, {p[1] for p in pairs}
     conditions = {(c.rule_id, c.subject): c for c in Condition.objects.select_for_update()
                   .filter(rule_id__in=rule_ids, subject__in=subjects)}
+    rules = {rule.pk: rule for rule in by_rule}
     incidents = {(i.rule_id, i.subject): i for i in Incident.objects.select_for_update()
                  .filter(rule_id__in=rule_ids, subject__in=subjects)
                  .exclude(state=Incident.State.RESOLVED)}
+    for incident in incidents.values():
+        incident.rule = rules[incident.rule_id]  # already loaded, with its organization
     to_open: list[tuple[Rule, Reading]] = []
     to_resolve: list[tuple[Incident, Reading]] = []
     created, changed = [], []

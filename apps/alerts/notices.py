@@ -31,30 +31,35 @@ RETRY_SCHEDULE = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minute
                   timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 
 
-def suppression(rule: Rule, now: datetime) -> str | None:
-    """Why the rule's notifications are held back now, if they are."""
+def suppression(rule: Rule, now: datetime, windows: dict | None = None) -> str | None:
+    """Why the rule's notifications are held back now, if they are (`windows`: a cache of the
+    organizations' current maintenance windows, shared by the calls of one evaluation)."""
     if rule.muted_until and rule.muted_until > now:
         return f"rule muted until {rule.muted_until:%Y-%m-%d %H:%M} UTC"
-    window = MaintenanceWindow.objects.filter(organization_id=rule.organization_id,
-                                              starts_at__lte=now, ends_at__gt=now).first()
+    windows = {} if windows is None else windows
+    if rule.organization_id not in windows:
+        windows[rule.organization_id] = MaintenanceWindow.objects.filter(
+            organization_id=rule.organization_id, starts_at__lte=now, ends_at__gt=now).first()
+    window = windows[rule.organization_id]
     return f"maintenance window: {window.reason or 'planned work'}" if window else None
 
 
 def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] | None = None,
-          now: datetime | None = None) -> list[Notice]:
+          now: datetime | None = None, windows: dict | None = None) -> list[Notice]:
     """Notices for one transition of these incidents (one rule's): one notification for all of
     them, to each of the rule's channels (or `channels`). Call inside the transaction."""
     if not incidents:
         return []
     now = now or timezone.now()
     rule = incidents[0].rule
-    reason = suppression(rule, now)
+    reason = suppression(rule, now, windows)
     if reason:
         IncidentEvent.objects.bulk_create([IncidentEvent(incident=i, at=now, kind="suppressed",
                                                          detail=f"{kind}: {reason}"[:300])
                                            for i in incidents])
         return []
-    targets = list(channels if channels is not None else rule.channels.filter(enabled=True))
+    targets = list(channels) if channels is not None else \
+        [c for c in rule.channels.all() if c.enabled]  # prefetched by the evaluation
     # PagerDuty groups by dedup key itself, and its trigger, acknowledge and resolve must share
     # one: it gets an event per incident. Every other channel gets one message for the group.
     batches = [(target, [incident]) for target in targets if target.kind == Channel.Kind.PAGERDUTY
@@ -69,20 +74,22 @@ def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] |
     notices = Notice.objects.bulk_create([
         Notice(channel=target, notification=notifications[tuple(i.pk for i in group)],
                created_at=now, next_attempt_at=now) for target, group in batches])
-    for notice, (_, group) in zip(notices, batches, strict=True):
-        notice.incidents.set(group)
+    Notice.incidents.through.objects.bulk_create([
+        Notice.incidents.through(notice_id=notice.pk, incident_id=incident.pk)
+        for notice, (_, group) in zip(notices, batches, strict=True) for incident in group])
     return notices
 
 
 def queue_transitions(opened: list[Incident], resolved: list[Incident],
                       now: datetime) -> None:
     """Group by rule: one notice per rule, transition and channel."""
+    windows: dict = {}
     for kind, incidents in (("opened", opened), ("resolved", resolved)):
         by_rule: dict[int, list[Incident]] = defaultdict(list)
         for incident in incidents:
             by_rule[incident.rule_id].append(incident)
         for group in by_rule.values():
-            queue(group, kind, now=now)
+            queue(group, kind, now=now, windows=windows)
 
 
 def _notification(incidents: list[Incident], kind: str, now: datetime) -> Notification:

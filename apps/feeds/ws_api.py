@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from urllib.parse import parse_qs
 
@@ -30,6 +31,7 @@ from .models import Feed, Pair
 from .state import feed_row, pair_states, public_state
 
 MAX_SUBSCRIPTIONS = 200
+MESSAGES_PER_WINDOW, MESSAGE_WINDOW = 20, 10.0  # client messages per connection per seconds
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
 
@@ -98,6 +100,15 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None
                       ) -> None:
+        # Each subscribe reads states: a client may not send them without bound.
+        now = time.monotonic()
+        self.recent = [t for t in getattr(self, "recent", []) if now - t < MESSAGE_WINDOW]
+        if len(self.recent) >= MESSAGES_PER_WINDOW:
+            await self._error("rate_limited", f"At most {MESSAGES_PER_WINDOW} messages per "
+                              f"{MESSAGE_WINDOW:g} s per connection.",
+                              {"retry_after": round(MESSAGE_WINDOW - (now - self.recent[0]), 1)})
+            return
+        self.recent.append(now)
         try:
             message = json.loads(text_data or "")
         except ValueError:

@@ -252,3 +252,19 @@ def test_a_feed_whose_health_drops_below_the_limit(rule):
             {**row(failing.key, status="down", deviation="-400.00"), "feed": failing.pk}]
     [incident] = evaluate([state(feeds=rows)], now=timezone.now())["opened"]
     assert incident.subject == failing.key and int(incident.value) < 60
+
+
+def test_fifty_rules_opening_and_resolving_together_cost_a_bounded_number_of_queries(
+        tenants, django_assert_max_num_queries):
+    channel = Channel.objects.create(organization=tenants["org"], kind="email", name="d",
+                                     config=json.dumps({"to": ["desk@example.com"]}))
+    for n in range(50):
+        r = Rule.objects.create(organization=tenants["org"], name=f"r{n}", kind="status",
+                                scope="feed", target=f"f{n}", resolve_after_seconds=0)
+        r.channels.add(channel)
+    down = [state(feeds=[row(f"f{n}", status="down") for n in range(50)])]
+    up = [state(feeds=[row(f"f{n}", status="fresh") for n in range(50)])]
+    with django_assert_max_num_queries(130):  # ~2 a rule: its notice and the link rows
+        assert len(evaluate(down, now=at(0))["opened"]) == 50
+    with django_assert_max_num_queries(130):
+        assert len(evaluate(up, now=at(5))["resolved"]) == 50

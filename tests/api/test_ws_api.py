@@ -250,3 +250,15 @@ async def test_a_key_revoked_while_connected_is_disconnected_at_the_next_heartbe
     error = await ws.receive_json_from(timeout=2)
     assert error["type"] == "error" and error["code"] == "invalid_key"
     assert (await ws.receive_output(2))["code"] == 4401
+
+
+async def test_a_client_flooding_messages_is_told_to_slow_down():
+    raw, _, _ = await world()
+    ws, _ = await connect(raw)
+    for _ in range(20):
+        await ws.send_json_to({"action": "dance"})
+        assert (await ws.receive_json_from())["code"] == "unknown_action"
+    await ws.send_json_to({"action": "subscribe", "pairs": ["ETH-USD"]})
+    refused = await ws.receive_json_from()
+    assert refused["code"] == "rate_limited" and refused["details"]["retry_after"] > 0
+    await ws.disconnect()
