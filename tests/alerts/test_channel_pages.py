@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from apps.alerts import services
 from apps.alerts.models import Channel, Rule
-from tests.factories import MembershipFactory
 
 BOT_TOKEN = "123456789:AAEhBP0av28xIsn2Lm3GKnbR0x0iC7tQ9eQ"
 ROUTING_KEY = "0123456789abcdef0123456789ABCDEF"
@@ -33,16 +32,6 @@ def email_channel(tenants):
 def telegram(tenants):
     return services.create_channel(tenants["org"], kind="telegram", name="ops chat",
                                    config={"bot_token": BOT_TOKEN, "chat_id": "-100123"})
-
-
-@pytest.fixture
-def viewer(client, tenants):
-    user = MembershipFactory(organization=tenants["org"], role="viewer").user
-    client.force_login(user)
-    switched = client.post(reverse("switch_organization"),
-                           {"organization": tenants["org"].slug})
-    assert switched.status_code == 302
-    return user
 
 
 def list_url(org):

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from apps.alerts import services
 from apps.alerts.models import MaintenanceWindow, Rule
-from tests.factories import MembershipFactory
 
 FMT = "%Y-%m-%dT%H:%M"
 
@@ -37,16 +36,6 @@ def window(tenants):
     return services.create_maintenance_window(tenants["org"], starts_at=now - timedelta(hours=1),
                                               ends_at=now + timedelta(hours=1),
                                               reason="node upgrade")
-
-
-@pytest.fixture
-def viewer(client, tenants):
-    user = MembershipFactory(organization=tenants["org"], role="viewer").user
-    client.force_login(user)
-    switched = client.post(reverse("switch_organization"),
-                           {"organization": tenants["org"].slug})
-    assert switched.status_code == 302
-    return user
 
 
 def in_utc(delta: timedelta) -> str:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from apps.alerts import services
 from apps.alerts.models import Incident, IncidentEvent
-from tests.factories import MembershipFactory
 
 
 @pytest.fixture
@@ -37,16 +36,6 @@ def make_incident(rule, subject="chainlink:eth-usd", state="open", minutes_ago=5
 @pytest.fixture
 def incident(rule):
     return make_incident(rule)
-
-
-@pytest.fixture
-def viewer(client, tenants):
-    user = MembershipFactory(organization=tenants["org"], role="viewer").user
-    client.force_login(user)
-    switched = client.post(reverse("switch_organization"),
-                           {"organization": tenants["org"].slug})
-    assert switched.status_code == 302
-    return user
 
 
 def list_url(org):

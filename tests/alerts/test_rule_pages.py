@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.alerts import services
 from apps.alerts.models import Incident, Rule
-from tests.factories import AssetFactory, FeedFactory, MembershipFactory, PairFactory
+from tests.factories import AssetFactory, FeedFactory, PairFactory
 
 
 @pytest.fixture
@@ -27,16 +27,6 @@ def rule(tenants, eth, channel):
                                 scope="pair", target="ETH-USD",
                                 params={"price": "4000", "hysteresis_bps": "25"},
                                 channels=[channel.pk])
-
-
-@pytest.fixture
-def viewer(client, tenants):
-    user = MembershipFactory(organization=tenants["org"], role="viewer").user
-    client.force_login(user)
-    switched = client.post(reverse("switch_organization"),
-                           {"organization": tenants["org"].slug})
-    assert switched.status_code == 302
-    return user
 
 
 def list_url(org):

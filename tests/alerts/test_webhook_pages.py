@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.alerts import services
 from apps.alerts.models import DeliveryAttempt, WebhookEndpoint, WebhookMessage
-from tests.factories import AssetFactory, MembershipFactory, PairFactory
+from tests.factories import AssetFactory, PairFactory
 
 SECRET_PATTERN = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
 HOOK = "http://127.0.0.1:9/hook"
@@ -25,16 +25,6 @@ def _loopback_allowed(settings):
 def endpoint(tenants):
     return services.create_endpoint(tenants["org"], url=HOOK, events=["alert.opened"],
                                     description="desk")
-
-
-@pytest.fixture
-def viewer(client, tenants):
-    user = MembershipFactory(organization=tenants["org"], role="viewer").user
-    client.force_login(user)
-    switched = client.post(reverse("switch_organization"),
-                           {"organization": tenants["org"].slug})
-    assert switched.status_code == 302
-    return user
 
 
 def list_url(org):
