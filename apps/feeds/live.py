@@ -23,28 +23,28 @@ def api_pair_group(pair_id: int) -> str:
     return f"api.pair.{pair_id}"
 
 
-def publish_states(states: dict[int, dict]) -> None:
-    """Send each changed pair's state to its page and a one-line summary to the overview."""
+def publish_states(states: dict[int, dict], public: dict[int, dict]) -> None:
+    """Send each changed pair's state to its page, its public shape (`public`, as the API
+    shows it) to WebSocket API clients, and a one-line summary to the overview."""
     layer = get_channel_layer()
     if layer is None or not states:
         return
     try:
         if server_loop is not None and server_loop.is_running():
             # Waited for, so that updates of one pair arrive in the order they were made.
-            asyncio.run_coroutine_threadsafe(_send_all(layer, states), server_loop).result(10)
+            sending = _send_all(layer, states, public)
+            asyncio.run_coroutine_threadsafe(sending, server_loop).result(10)
         else:
-            async_to_sync(_send_all)(layer, states)
+            async_to_sync(_send_all)(layer, states, public)
     except Exception:  # a live update is a courtesy: never let it break the write path
         logger.exception("could not publish live updates")
 
 
-async def _send_all(layer, states: dict[int, dict]) -> None:
-    from .state import public_state, summarise
-
+async def _send_all(layer, states: dict[int, dict], public: dict[int, dict]) -> None:
     summary = {}
     for pair_id, state in states.items():
         await layer.group_send(api_pair_group(pair_id),
-                               {"type": "api.state", "state": public_state(summarise(state))})
+                               {"type": "api.state", "state": public[pair_id]})
         await layer.group_send(pair_group(pair_id),
                                _push("pair.state", {"type": "pair", "state": state}))
         summary[state["pair"]] = {"consensus": state["consensus"], "computed_at":

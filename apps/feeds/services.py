@@ -350,10 +350,11 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
             history.append((pair_id, result.price, now))
     from .state import public_state, summarise
 
+    public = {pair_id: public_state(summarise(state)) for pair_id, state in states.items()}
     cached = {}
     for pair_id, state in states.items():
         cached[state_key(pair_id)] = state
-        cached[latest_body_key(state["pair"])] = latest_body(public_state(summarise(state)))
+        cached[latest_body_key(state["pair"])] = latest_body(public[pair_id])
     cache.set_many(cached, STATE_TTL)
     if history:
         from .rollups import record_consensus_points
@@ -361,7 +362,7 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
         record_consensus_points(history)
     from .live import publish_states
 
-    publish_states(states)
+    publish_states(states, public)
     for receiver, result in pairs_refreshed.send_robust(sender=Pair, states=states):
         if isinstance(result, Exception):
             logger.error("pairs_refreshed receiver %s failed", receiver, exc_info=result)
