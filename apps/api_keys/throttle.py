@@ -190,6 +190,37 @@ class RedisThrottle:
         return _decision(reply, pairs)
 
 
+    def revoke(self, key_id: int, seconds: float) -> None:
+        self.client.set(f"{REVOKED_PREFIX}{key_id}", 1, ex=int(seconds))
+
+    def take_usage(self) -> tuple[dict[tuple[str, int], tuple[int, int]], dict[int, str]]:
+        """Calls and bytes per (day, key) and last uses counted in Redis since the previous
+        call, each hash read and deleted in one transaction."""
+        usage: dict[tuple[str, int], tuple[int, int]] = {}
+        for name in self.client.scan_iter(match=f"{USAGE_PREFIX}*", count=500):
+            with self.client.pipeline(transaction=True) as pipe:
+                fields, _ = pipe.hgetall(name).delete(name).execute()
+            day = name.decode().removeprefix(USAGE_PREFIX)
+            for field, value in fields.items():
+                key_id, _, kind = field.decode().partition(":")
+                calls, size = usage.get((day, int(key_id)), (0, 0))
+                usage[(day, int(key_id))] = (calls + int(value), size) if kind == "calls" \
+                    else (calls, size + int(value))
+        with self.client.pipeline(transaction=True) as pipe:
+            last, _ = pipe.hgetall(LAST_USED_KEY).delete(LAST_USED_KEY).execute()
+        return usage, {int(k): v.decode() for k, v in last.items()}
+
+    def restore_usage(self, usage: dict[tuple[str, int], tuple[int, int]],
+                      last_used: dict[int, str]) -> None:
+        with self.client.pipeline(transaction=True) as pipe:
+            for (day, key_id), (calls, size) in usage.items():
+                pipe.hincrby(f"{USAGE_PREFIX}{day}", f"{key_id}:calls", calls)
+                pipe.hincrby(f"{USAGE_PREFIX}{day}", f"{key_id}:bytes", size)
+            if last_used:
+                pipe.hset(LAST_USED_KEY, mapping={str(k): v for k, v in last_used.items()})
+            pipe.execute()
+
+
 class LocalThrottle:
     """The same decisions in process memory: one instance, no Redis (a laptop, tests)."""
 
