@@ -52,7 +52,7 @@ test: install
 # Installing prints to stderr, so stdout carries only the benchmarks' JSON lines.
 bench:
 	@$(MAKE) --no-print-directory install >&2
-	@$(MANAGE) bench $(BENCH)
+	@$(PY) -m benchmarks $(BENCH)
 
 contracts: install
 	$(PY) -m apps.devnet.build_contracts

@@ -3,7 +3,7 @@
 The contract (docs: architecture, "Contracts between issues"): `make bench` runs every
 benchmark, `make bench BENCH=<name>` one; each result is one JSON object per line with exactly
 the keys in `RESULT_KEYS`, and `config` says what ran (database, Redis, server, workers,
-counts). Benchmarks live in `apps/<app>/benchmarks.py` and register themselves:
+counts). Each benchmark is one module of this package and registers itself:
 
     @benchmark("ingest")
     def ingest(context: Context) -> Iterator[Result]:
@@ -15,9 +15,9 @@ readable by people, checkable by `Result.target_met`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import operator
 import os
+import pkgutil
 import platform
 import re
 import shutil
@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -162,11 +161,12 @@ def unregister(name: str) -> None:
 
 
 def discover() -> dict[str, Benchmark]:
-    """Import `<app>.benchmarks` of every installed app that has one; return the registry."""
-    for app_config in apps.get_app_configs():
-        module = f"{app_config.name}.benchmarks"
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+    """Import every module of the `benchmarks` package (each registers its benchmarks);
+    return the registry."""
+    package = importlib.import_module(__package__ or "benchmarks")
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
     return dict(sorted(_registry.items()))
 
 

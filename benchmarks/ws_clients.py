@@ -1,6 +1,6 @@
 """The client side of the `ws_latency` benchmark: many `/ws/live/` clients in one asyncio process.
 
-Started by `apps/feeds/ws_latency.py` as `python -m apps.feeds.ws_clients`, in a process of its
+Started by `benchmarks/ws_latency.py` as `python -m benchmarks.ws_clients`, in a process of its
 own so that the clients never share a GIL with the server they measure. No Django here: only
 the `websockets` package. Driven by JSON lines on stdin, answering JSON lines on stdout:
 

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from oracle_platform.bench import (
+from benchmarks.harness import (
     Context,
     Result,
     benchmark,
@@ -46,11 +46,10 @@ def _free_port() -> int:
 def _world() -> str:
     """A pair with a few feeds and a cached state, an enterprise org and its key."""
     from apps.accounts.models import Organization
+    from apps.api_keys.services import create_key
     from apps.feeds.models import Asset, Feed, Pair, PriceObservation
     from apps.feeds.services import refresh_pairs, store_observations
     from apps.protocols.models import Protocol
-
-    from .services import create_key
 
     eth = Asset.objects.create(symbol="ETH", name="Ether")
     usd = Asset.objects.create(symbol="USD", name="US dollar", kind=Asset.Kind.FIAT)
@@ -71,7 +70,7 @@ def _world() -> str:
 
 def _drive(url: str, headers: dict[str, str]) -> dict:
     options = {"url": url, "headers": headers, "seconds": SECONDS, "concurrency": CONCURRENCY}
-    command = [sys.executable, "-m", "oracle_platform.loadgen", json.dumps(options)]
+    command = [sys.executable, "-m", "benchmarks.loadgen", json.dumps(options)]
     done = subprocess.run(command, capture_output=True, text=True, check=True,  # noqa: S603
                           timeout=SECONDS * 4 + 30)
     return json.loads(done.stdout)

@@ -1,4 +1,4 @@
-"""Benchmarks of the feeds app (run by `manage.py bench`, see oracle_platform/bench.py).
+"""`ingest` (run by `make bench`, see benchmarks/harness.py).
 
 `ingest`: observations stored through `store_observations` — the production write path —
 next to a raw text COPY of the same rows into the same partitioned table in the same run.
@@ -16,12 +16,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from oracle_platform.bench import Context, Result, benchmark, database_label, scratch_database
-
-from . import partitions, ws_latency  # noqa: F401 (ws_latency registers its benchmark)
-from .models import Asset, Chain, Feed, Pair, PriceObservation
-from .services import forget_session_state, store_observations
-from .signals import observations_stored
+from apps.feeds import partitions
+from apps.feeds.models import Asset, Chain, Feed, Pair, PriceObservation
+from apps.feeds.services import forget_session_state, store_observations
+from apps.feeds.signals import observations_stored
+from benchmarks.harness import Context, Result, benchmark, database_label, scratch_database
 
 FEEDS = 200
 POINTS_PER_FEED = 5_000  # one a minute: 200 × 5,000 = 1,000,000 rows
@@ -70,7 +69,7 @@ def _ingest(
 ) -> Iterator[Result]:
     total = feeds_count * points
     start = _first_month()
-    feeds = _create_feeds(feeds_count)
+    feeds = create_feeds(feeds_count)
     config: dict[str, Any] = {
         "database": database_label(),
         "server": "none (store_observations called in-process)",
@@ -109,10 +108,10 @@ def _ingest(
             _reset_table()
 
         context.log(f"ingest: store_observations, {len(batches)} batches of {batch_size:,}")
-        _checkpoint()
+        checkpoint()
         seconds, stored = _timed(lambda: _store(batches))
-        _expect(stored, total, "new rows stored")
-        _expect(_count(), total, "rows in the table")
+        expect(stored, total, "new rows stored")
+        expect(_count(), total, "rows in the table")
         yield Result(
             "ingest", "rows_per_second", total / seconds, "rows/s",
             baseline=copy_rate, target=TARGET if postgres else None,
@@ -128,7 +127,7 @@ def _ingest(
         first_feeds = feeds[:-(-duplicates // points)]
         again = _batches(_build(first_feeds, points, start, len(feeds))[:duplicates], batch_size)
         seconds, stored = _timed(lambda: _store(again))
-        _expect(stored, 0, "new rows from duplicates")
+        expect(stored, 0, "new rows from duplicates")
         yield Result(
             "ingest", "rows_per_second_all_duplicates", duplicates / seconds, "rows/s",
             config={**config, "rows": duplicates, "seconds": round(seconds, 6),
@@ -150,7 +149,7 @@ def _raw_copy(
     table = PriceObservation._meta.db_table
     statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
     context.log(f"ingest: raw text COPY, {len(blocks)} batches")
-    _checkpoint()
+    checkpoint()
 
     def copy_all() -> None:
         with connection.cursor() as cursor:
@@ -159,7 +158,7 @@ def _raw_copy(
                     copy.write(block)
 
     seconds, _ = _timed(copy_all)
-    _expect(_count(), len(observations), "rows in the table after COPY")
+    expect(_count(), len(observations), "rows in the table after COPY")
     return len(observations) / seconds, {
         "seconds": round(seconds, 6),
         "text_build_seconds": round(text_seconds, 6),
@@ -188,7 +187,7 @@ def _first_month() -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _create_feeds(count: int) -> list[Feed]:
+def create_feeds(count: int) -> list[Feed]:
     from apps.protocols.models import Protocol
 
     protocols = {
@@ -293,7 +292,7 @@ def _reset_table() -> None:
         cursor.execute(f"TRUNCATE {PriceObservation._meta.db_table}")
 
 
-def _checkpoint() -> None:
+def checkpoint() -> None:
     # Start each timed phase without the previous phase's dirty pages still being flushed.
     if connection.vendor != "postgresql":
         return
@@ -304,183 +303,6 @@ def _checkpoint() -> None:
         pass
 
 
-def _expect(actual: int, expected: int, what: str) -> None:
+def expect(actual: int, expected: int, what: str) -> None:
     if actual != expected:
         raise AssertionError(f"ingest: {what}: {actual:,}, expected {expected:,}")
-
-
-# --- history ----------------------------------------------------------------------------------
-
-HISTORY_MINUTES = 365 * 24 * 60  # one year of one-minute observations: 525,600 rows
-HISTORY_BATCH = 10_000
-HISTORY_CALLS = 20
-HISTORY_TARGET = "value < 50"  # ms, p50 of a cold history(feed, now - 1 year, now)
-ROLLUP_RECEIVER = "feeds.rollups"  # dispatch_uid of the rollup receiver (apps.feeds.apps)
-
-
-@benchmark("history")
-def history(context: Context) -> Iterator[Result]:
-    """history(feed, now-1y, now) from a year of 1-minute rows, cold; rollups' ingest cost."""
-    postgres = connection.vendor == "postgresql"
-    rows = context.scaled(HISTORY_MINUTES if postgres else HISTORY_MINUTES // 10, minimum=60)
-    with scratch_database("bench_history"):
-        forget_session_state()
-        try:
-            yield from _history(context, postgres, rows)
-        finally:
-            forget_session_state()
-
-
-def _history(context: Context, postgres: bool, rows: int) -> Iterator[Result]:
-    from .models import FeedBar, Resolution
-    from .selectors import history as history_selector
-
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    first = now - timedelta(minutes=rows - 1)
-    with_rollups, without = _create_feeds(2)
-    partitions.ensure_partitions(
-        partitions.month_start(m) for m in {partitions.month_of(first), partitions.month_of(now)}
-        | {partitions.month_of(first + timedelta(days=d)) for d in range(0, rows // 1440 + 31, 28)}
-    )
-    config: dict[str, Any] = {
-        "database": database_label(),
-        "server": "none (store_observations and history called in-process)",
-        "workers": 1,
-        "rows": rows,
-        "feeds": 1,
-        "points_per_feed": rows,
-        "batch_size": HISTORY_BATCH,
-        "span": f"{first:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC, one row a minute",
-        "observations_stored_receivers": "only the rollup receiver (others off: they enqueue "
-                                         "consensus work that is not this benchmark's)",
-    }
-
-    # The same rows (prices, order, batch size) into two feeds: one with the rollup receiver
-    # connected, one without. Only store_observations is timed, not building the objects.
-    seconds = {}
-    for feed, receiver_on in ((without, False), (with_rollups, True)):
-        context.log(f"history: storing {rows:,} rows, rollup receiver "
-                    f"{'on' if receiver_on else 'off'}")
-        _checkpoint()
-        with _receivers(only_rollups=receiver_on) as receivers:
-            seconds[receiver_on] = _store_minutes(feed, first, rows)
-    _expect(FeedBar.objects.filter(feed=with_rollups, resolution=Resolution.MINUTE).count(),
-            rows, "1-minute buckets")
-    _expect(FeedBar.objects.filter(feed=without).count(), 0, "buckets of the feed without")
-    if postgres:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    added = seconds[True] - seconds[False]
-    ingest_config = {**config, "seconds_without_rollups": round(seconds[False], 3),
-                     "seconds_with_rollups": round(seconds[True], 3),
-                     "seconds_inside_rollup_receiver": round(receivers.seconds, 3),
-                     "what": "store_observations of the same rows with the rollup receiver "
-                             "(1m/1h/1d upserts after each commit) minus without"}
-    yield Result("history", "rollup_ingest_overhead_seconds", added, "s",
-                 config=ingest_config)
-    yield Result("history", "rollup_receiver_seconds", receivers.seconds, "s",
-                 config={**ingest_config, "what": "time spent inside the rollup receiver, "
-                                                  "measured around each call"})
-    yield Result("history", "ingest_rows_per_second_with_rollups", rows / seconds[True],
-                 "rows/s", baseline=rows / seconds[False], config=ingest_config)
-
-    spans = {"1y": timedelta(days=365), "30d": timedelta(days=30), "7d": timedelta(days=7),
-             "1d": timedelta(days=1), "6h": timedelta(hours=6)}
-    cold_config = {
-        **config,
-        "calls": HISTORY_CALLS,
-        "cold": "the connection is closed before each call, so each call opens a new "
-                "connection (new server backend: empty catalog and plan caches) — connecting "
-                "is inside the timing; the server's shared buffers and the OS page cache stay "
-                "warm (dropping them needs root)",
-    }
-    for label, span in spans.items():
-        timings, bars = [], []
-        for _ in range(HISTORY_CALLS):
-            connection.close()
-            started = time.perf_counter()
-            bars = history_selector(with_rollups, now - span, now, points=500, now=now)
-            timings.append((time.perf_counter() - started) * 1000)
-        warm = []
-        for _ in range(HISTORY_CALLS):
-            started = time.perf_counter()
-            history_selector(with_rollups, now - span, now, points=500, now=now)
-            warm.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        warm.sort()
-        details = {
-            **cold_config, "span": label, "bars_returned": len(bars),
-            "bar_seconds": bars[0].seconds if bars else None,
-            "p99_ms": round(_percentile(timings, 0.99), 3),
-            "warm_p50_ms": round(_percentile(warm, 0.5), 3),
-        }
-        context.log(f"history {label}: {len(bars)} bars, cold p50 "
-                    f"{_percentile(timings, 0.5):.2f} ms")
-        if label == "1y":
-            yield Result("history", "cold_p50_ms", _percentile(timings, 0.5), "ms",
-                         target=HISTORY_TARGET, config=details)
-            yield Result("history", "cold_p99_ms", _percentile(timings, 0.99), "ms",
-                         target=HISTORY_TARGET, config=details)
-        else:
-            yield Result("history", f"cold_p50_ms_{label}", _percentile(timings, 0.5), "ms",
-                         config=details)
-
-
-def _store_minutes(feed: Feed, first: datetime, rows: int) -> float:
-    """Store one a minute from `first`, in batches; returns the seconds spent storing."""
-    rng = random.Random(SEED)
-    price = 3000.0
-    minute = timedelta(minutes=1)
-    spent = 0.0
-    for begin in range(0, rows, HISTORY_BATCH):
-        batch = []
-        for i in range(begin, min(rows, begin + HISTORY_BATCH)):
-            price *= 1 + rng.gauss(0, 0.0005)
-            moment = first + minute * i
-            batch.append(PriceObservation(
-                feed_id=feed.pk, raw_answer=int(price * 1e8), decimals=8, source_ts=moment,
-                fetched_at=moment + timedelta(seconds=3),
-            ))
-        started = time.perf_counter()
-        stored = store_observations(batch)
-        spent += time.perf_counter() - started
-        _expect(len(stored), len(batch), "new rows in a history batch")
-    return spent
-
-
-class _receivers:
-    """Connect only the rollup receiver (or none) to observations_stored for a while."""
-
-    def __init__(self, *, only_rollups: bool) -> None:
-        self.only_rollups = only_rollups
-        self.seconds = 0.0  # spent inside the rollup receiver
-
-    def __enter__(self) -> _receivers:
-        from . import rollups
-
-        self.saved = list(observations_stored.receivers)
-        connected = any(r[0][0] == ROLLUP_RECEIVER for r in self.saved)
-        if self.only_rollups and not connected:
-            raise AssertionError("history: the rollup receiver is not connected")
-        observations_stored.receivers[:] = []
-        observations_stored.sender_receivers_cache.clear()
-        if self.only_rollups:
-            def timed(sender: Any, **kwargs: Any) -> None:
-                started = time.perf_counter()
-                try:
-                    rollups.on_observations_stored(sender, **kwargs)
-                finally:
-                    self.seconds += time.perf_counter() - started
-
-            self.receiver = timed  # signals hold receivers weakly
-            observations_stored.connect(timed, dispatch_uid=ROLLUP_RECEIVER)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        observations_stored.receivers[:] = self.saved
-        observations_stored.sender_receivers_cache.clear()
-
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]

@@ -1,12 +1,12 @@
 """`ws_latency`: a devnet transaction mined → the `pair` message at each of 1,000 WebSocket
-clients (registered by apps/feeds/benchmarks.py; run by `manage.py bench ws_latency`).
+clients (run by `make bench BENCH=ws_latency`).
 
 Everything runs as production runs it, each in its own process, against a scratch database and
 REDIS_URL: the devnet (anvil, behind its JSON-RPC proxy) in this process; the ASGI server as
 deploy/README.md starts it (`uvicorn oracle_platform.asgi:application --ws websockets-sansio`);
 Celery beat and a Celery worker, which tick `sync_chain` (read the chain, store observations)
 and then run the queued `refresh_pairs` (consensus, publish to the Redis channel layer); and
-the clients in `apps/feeds/ws_clients.py`, one asyncio process, one user and session each (the
+the clients in `benchmarks/ws_clients.py`, one asyncio process, one user and session each (the
 per-user connection cap stays as configured).
 
 Each round announces the round's new price to the clients, sends a Chainlink round with that
@@ -37,8 +37,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.cache import cache
 
-from oracle_platform.bench import Context, Result, benchmark, database_label, scratch_database
-from oracle_platform.bench_processes import (
+from benchmarks.harness import Context, Result, benchmark, database_label, scratch_database
+from benchmarks.processes import (
     database_url,
     listening,
     percentile,
@@ -77,10 +77,9 @@ def ws_latency(context: Context) -> Iterator[Result]:
 def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, rounds: int
                 ) -> Iterator[Result]:
     from apps.devnet import chain as evm
+    from apps.feeds.models import Feed, Pair
+    from apps.feeds.services import state_key
     from apps.protocols.services import load_catalog
-
-    from .models import Feed, Pair
-    from .services import state_key
 
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="op-ws-bench-")))
     cache.clear()
@@ -256,11 +255,11 @@ def _sync_runs(spec: Any) -> str:
 
 
 class _Clients:
-    """The client process (apps/feeds/ws_clients.py), spoken to in JSON lines."""
+    """The client process (benchmarks/ws_clients.py), spoken to in JSON lines."""
 
     def __init__(self, stack: ExitStack, env: dict[str, str], log: Path) -> None:
         self.log = log
-        self.process = spawn(stack, [sys.executable, "-m", "apps.feeds.ws_clients"], env, log,
+        self.process = spawn(stack, [sys.executable, "-m", "benchmarks.ws_clients"], env, log,
                               pipes=True)
         self.answers: queue.Queue[dict | None] = queue.Queue()
         self.connected = 0

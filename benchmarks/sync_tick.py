@@ -1,4 +1,4 @@
-"""Benchmarks of the protocols app (run by `manage.py bench`, see oracle_platform/bench.py).
+"""`sync_tick` (run by `make bench`, see benchmarks/harness.py).
 
 `sync_tick`: one sync tick over every EVM feed of the devnet catalog, per chain — JSON-RPC
 requests (HTTP and eth_call counts) and wall time — against a devnet started here, in a
@@ -16,11 +16,10 @@ from django.test.utils import override_settings
 from apps.devnet import chain as evm
 from apps.devnet.config import devnet_config
 from apps.devnet.runtime import ChainConfig, Devnet
-from oracle_platform.bench import Context, Result, benchmark, database_label, scratch_database
-
-from .rpc import JsonRpcClient
-from .services import load_catalog
-from .sync import reset_engine_state, sync_chain
+from apps.protocols.rpc import JsonRpcClient
+from apps.protocols.services import load_catalog
+from apps.protocols.sync import reset_engine_state, sync_chain
+from benchmarks.harness import Context, Result, benchmark, database_label, scratch_database
 
 TICKS = 20  # measured ticks per chain, each on a new block
 

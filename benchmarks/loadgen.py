@@ -1,7 +1,7 @@
 """A small HTTP load generator for the benchmarks, run as its own process so it never shares a
 CPU scheduler slot with the server under test:
 
-    python -m oracle_platform.loadgen '{"url": "http://127.0.0.1:8000/healthz",
+    python -m benchmarks.loadgen '{"url": "http://127.0.0.1:8000/healthz",
                                         "headers": {}, "seconds": 5, "concurrency": 8}'
 
 prints one JSON object: requests, errors, statuses, req/s and latency percentiles (ms). Plain

@@ -1,4 +1,4 @@
-"""Benchmarks of the alerts app (run by `manage.py bench`, see oracle_platform/bench.py).
+"""`alert_latency` (run by `make bench`, see benchmarks/harness.py).
 
 `alert_latency`: a devnet price move that breaches a rule → the `alert.opened` webhook at a
 local receiver, with 1,000 active rules across 100 organizations (issue #9).
@@ -46,7 +46,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import override_settings
 
-from oracle_platform.bench import (
+from benchmarks.harness import (
     Context,
     Result,
     benchmark,
@@ -54,7 +54,7 @@ from oracle_platform.bench import (
     redis_label,
     scratch_database,
 )
-from oracle_platform.bench_processes import (
+from benchmarks.processes import (
     database_url,
     percentile,
     spawn,
