@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
@@ -11,7 +12,11 @@ def _delayed_sources() -> int:
 
 
 def site(request: HttpRequest) -> dict:
-    context = {"network": settings.OP_NETWORK, "is_devnet": settings.OP_NETWORK == "devnet"}
+    context = {
+        "network": settings.OP_NETWORK,
+        "is_devnet": settings.OP_NETWORK == "devnet",
+        "devnet_tools": apps.is_installed("apps.devnet"),  # its pages exist
+    }
     user = getattr(request, "user", None)
     if user is not None and user.is_staff:
         # Operators are told when the platform itself is behind (evaluated only if shown).

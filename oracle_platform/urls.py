@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,11 +13,13 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.api_keys.urls")),
     path("", include("apps.alerts.urls")),
-    path("", include("apps.devnet.urls")),
     path("", include("apps.feeds.urls")),
     path("", include("apps.protocols.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("apps.devnet"):  # a development tool: settings/devnet.py installs it
+    urlpatterns.append(path("", include("apps.devnet.urls")))
 
 handler404 = "oracle_platform.views.page_not_found"
 handler500 = "oracle_platform.views.server_error"

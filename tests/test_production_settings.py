@@ -49,3 +49,38 @@ def test_production_check_deploy_reports_nothing():
     result = run_manage("check", "--deploy", "--fail-level", "DEBUG")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_neither_installs_nor_routes_the_devnet_even_on_the_devnet_network():
+    # A production process may read a devnet's chains (prod-smoke does), but the devnet's app,
+    # pages and control settings are a development tool that production never carries.
+    probe = (
+        "from django.apps import apps; from django.conf import settings; from django.urls import "
+        "resolve, Resolver404\n"
+        "try:\n    resolve('/devnet/'); routed = True\nexcept Resolver404:\n    routed = False\n"
+        "print(apps.is_installed('apps.devnet'), routed,\n"
+        "      hasattr(settings, 'OP_DEVNET_CONTROL_URL'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV, OP_NETWORK="devnet")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", probe], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "False"]
+
+
+def test_local_settings_install_the_devnet_only_on_the_devnet_network():
+    probe = "from django.apps import apps; print(apps.is_installed('apps.devnet'))"
+    outcomes = {}
+    for network in ("devnet", "mainnet"):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oracle_platform.settings.local",
+               "OP_NETWORK": network}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v", "0", "-c", probe], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        outcomes[network] = result.stdout.strip()
+    assert outcomes == {"devnet": "True", "mainnet": "False"}

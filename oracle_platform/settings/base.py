@@ -36,14 +36,14 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "oracle_platform",
+    "apps.common",
     "apps.accounts",
     "apps.feeds",
     "apps.protocols",
     "apps.api_keys",
     "apps.billing",
     "apps.alerts",
-    "apps.devnet",
-]
+]  # the devnet's app is added by settings/devnet.py, on the devnet only
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -249,9 +249,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api_keys.authentication.PrincipalAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api_keys.authentication.ScopePermission"],
-    "DEFAULT_PAGINATION_CLASS": "oracle_platform.api.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.common.api.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "oracle_platform.api.exception_handler",
+    "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -270,18 +270,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"FeedStatusEnum": "apps.feeds.status.FeedStatus"},
 }
 
-# --- Devnet (the local simulated market; `manage.py devnet`) -----------------------------------
+# --- Chains, and where the devnet serves them (`manage.py devnet`; settings/devnet.py) ---------
 # Public JSON-RPC ports per chain (behind the fault-injecting proxy); anvil listens on +100.
 OP_DEVNET_CHAINS = {
     "ethereum": {"chain_id": 1, "port": env.int("OP_DEVNET_ETHEREUM_PORT", default=8545)},
     "arbitrum": {"chain_id": 42161, "port": env.int("OP_DEVNET_ARBITRUM_PORT", default=8546)},
 }
-OP_DEVNET_CONTROL_PORT = env.int("OP_DEVNET_CONTROL_PORT", default=8555)
-OP_DEVNET_CONTROL_URL = env.str(
-    "OP_DEVNET_CONTROL_URL", default=f"http://127.0.0.1:{OP_DEVNET_CONTROL_PORT}"
-)
-OP_DEVNET_BLOCK_TIME = env.float("OP_DEVNET_BLOCK_TIME", default=1.0)
-OP_DEVNET_HISTORY_DAYS = env.int("OP_DEVNET_HISTORY_DAYS", default=30)
 
 # --- Reading chains ------------------------------------------------------------------------------
 # OP_RPC_URL_<CHAIN> per chain; on the devnet they default to the devnet's proxies.

@@ -6,11 +6,12 @@ layer and the local-memory cache are shared by everything and no Redis is needed
 import threading
 
 import uvicorn
+from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from apps.common.processes import spawn_manage, stop
 from apps.protocols.streams import start_streams
-from oracle_platform.processes import spawn_manage, stop
 from oracle_platform.scheduler import InProcessScheduler
 
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
     def handle(
         self, *args, host: str, port: int, no_scheduler: bool, devnet: bool, **options
     ) -> None:
+        if devnet and not apps.is_installed("apps.devnet"):
+            raise CommandError("--devnet needs the devnet's settings: OP_NETWORK=devnet under "
+                               "oracle_platform.settings.local")
         # One process, no Celery worker: queued work runs on a background thread here.
         settings.OP_RUN_TASKS_INLINE = False
         settings.OP_TASKS_MODE = "background"
