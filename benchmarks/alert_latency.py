@@ -221,7 +221,7 @@ class Round:
 def _alert_latency(context: Context, stack: ExitStack, scratch: str, orgs: int, rounds: int
                    ) -> Iterator[Result]:
     from apps.feeds.models import Feed, Pair
-    from apps.feeds.services import state_key
+    from apps.feeds.pair_state import state_key
     from apps.protocols.services import load_catalog
 
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="op-alert-bench-")))
@@ -401,7 +401,7 @@ class _StateWatch:
     only: not on the measured path."""
 
     def __init__(self, pair_id: int, threshold: Decimal, since: float) -> None:
-        from apps.feeds.services import state_key
+        from apps.feeds.pair_state import state_key
 
         self.key, self.threshold, self.since = state_key(pair_id), threshold, since
         self.computed: float | None = None

@@ -48,7 +48,8 @@ def _world() -> str:
     from apps.accounts.models import Organization
     from apps.api_keys.services import create_key
     from apps.feeds.models import Asset, Feed, Pair, PriceObservation
-    from apps.feeds.services import refresh_pairs, store_observations
+    from apps.feeds.pair_state import refresh_pairs
+    from apps.feeds.services import store_observations
     from apps.protocols.models import Protocol
 
     eth = Asset.objects.create(symbol="ETH", name="Ether")

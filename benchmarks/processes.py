@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from apps.common.processes import die_with_parent
 from benchmarks.harness import Context
-from oracle_platform.processes import die_with_parent
 
 START_TIMEOUT = 90.0  # seconds a start-up wait gives a process before giving up
 

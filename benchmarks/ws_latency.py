@@ -78,7 +78,7 @@ def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, 
                 ) -> Iterator[Result]:
     from apps.devnet import chain as evm
     from apps.feeds.models import Feed, Pair
-    from apps.feeds.services import state_key
+    from apps.feeds.pair_state import state_key
     from apps.protocols.services import load_catalog
 
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="op-ws-bench-")))

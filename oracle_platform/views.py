@@ -8,9 +8,8 @@ from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
+from apps.common.api import error_response, is_api_request
 from apps.protocols.selectors import protocols_with_feed_counts
-
-from .api import error_response, is_api_request
 
 logger = logging.getLogger(__name__)
 

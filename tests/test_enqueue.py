@@ -1,6 +1,6 @@
 import threading
 
-from oracle_platform.enqueue import Coalescer
+from apps.common.enqueue import Coalescer
 
 calls: list[list[int]] = []
 done = threading.Event()

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import Organization, User
 from apps.api_keys.models import ApiKey
 from apps.api_keys.principal import Principal
-from oracle_platform.api import NewestFirst, documented
+from apps.common.api import NewestFirst, documented
 
 from . import serializers as s
 from . import services

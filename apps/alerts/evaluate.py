@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from oracle_platform.enqueue import enqueue
+from apps.common.enqueue import enqueue
 
 from . import notices, services
 from .models import Condition, Event, Incident, IncidentEvent, Rule

@@ -1,7 +1,7 @@
 from django.dispatch import receiver
 
+from apps.common.enqueue import enqueue
 from apps.feeds.signals import pairs_refreshed
-from oracle_platform.enqueue import enqueue
 
 from .tasks import evaluate_pairs
 

@@ -545,7 +545,7 @@ def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> 
 
 
 def _deliver_soon(trigger_ids: list[int]) -> None:
-    from oracle_platform.enqueue import enqueue
+    from apps.common.enqueue import enqueue
 
     from .tasks import deliver_now
 

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import connection, transaction
 
-from oracle_platform.enqueue import enqueue
+from apps.common.enqueue import enqueue
 
 from . import services
 
@@ -18,7 +18,7 @@ def deliver_webhooks() -> int:
 def evaluate_pairs(pair_ids: list[int]) -> None:
     """Evaluate the rules against these pairs' latest states."""
     from apps.feeds.models import Pair
-    from apps.feeds.state import pair_states
+    from apps.feeds.pair_state import pair_states
 
     from .changes import publish_changes
     from .evaluate import evaluate

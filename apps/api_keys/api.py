@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Organization, Role, User
-from oracle_platform.api import NewestFirst, documented
+from apps.common.api import NewestFirst, documented
 
 from . import serializers as s
 from .models import ApiKey

@@ -14,8 +14,8 @@ from django.core.cache.backends.redis import RedisSerializer
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import GZipMiddleware
 
-from apps.feeds.services import latest_body_key
-from oracle_platform.api import conditional_response, error_response
+from apps.common.api import conditional_response, error_response
+from apps.feeds.pair_state import latest_body_key
 
 from . import runtime
 from .principal import Principal, from_key, from_session, presented_key

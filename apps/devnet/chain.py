@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from oracle_platform.processes import die_with_parent
+from apps.common.processes import die_with_parent
 
 if TYPE_CHECKING:
     from web3 import Web3

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from . import live
 from .live import OVERVIEW, pair_group
 from .models import Pair
-from .state import pair_states
+from .pair_state import pair_states
 
 # Channel-layer events from live.py: a published state to forward, no database access.
 PUSHES = frozenset({"pair.state", "overview.state"})

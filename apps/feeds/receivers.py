@@ -1,6 +1,6 @@
 from django.dispatch import receiver
 
-from oracle_platform.enqueue import enqueue
+from apps.common.enqueue import enqueue
 
 from .models import Feed, Pair
 from .signals import observations_stored

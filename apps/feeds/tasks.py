@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import partitions, services
+from . import pair_state, partitions
 
 
 @shared_task(name="feeds.ensure_partitions")
@@ -14,13 +14,13 @@ def ensure_partitions() -> list[str]:
 @shared_task(name="feeds.refresh_pairs", ignore_result=True)
 def refresh_pairs(pair_ids: list[int]) -> None:
     """Recompute status and consensus of these pairs (after new observations)."""
-    services.refresh_pairs(pair_ids)
+    pair_state.refresh_pairs(pair_ids)
 
 
 @shared_task(name="feeds.refresh_aged_states", ignore_result=True)
 def refresh_aged_states() -> int:
     """Recompute pairs whose state has not been recomputed for OP_STATE_MAX_AGE_SECONDS."""
-    return services.refresh_aged_states()
+    return pair_state.refresh_aged_states()
 
 
 @shared_task(name="feeds.prune_observations")

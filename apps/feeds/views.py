@@ -14,9 +14,9 @@ from apps.protocols.models import Protocol
 
 from .health import feed_health
 from .models import Chain, Feed, Pair, WatchedPair
+from .pair_state import pair_states
 from .selectors import changes_24h, history, verified_shares
-from .services import toggle_watch
-from .state import pair_states
+from .watchlist import toggle_watch
 
 SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
          "30d": timedelta(days=30)}

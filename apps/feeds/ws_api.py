@@ -28,7 +28,7 @@ from apps.api_keys.principal import Principal, from_key
 
 from .live import api_pair_group
 from .models import Feed, Pair
-from .state import feed_row, pair_states, public_state
+from .pair_state import feed_row, pair_states, public_state
 
 MAX_SUBSCRIPTIONS = 200
 MESSAGES_PER_WINDOW, MESSAGE_WINDOW = 20, 10.0  # client messages per connection per seconds

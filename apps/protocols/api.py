@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import documented
 from apps.feeds.health import feed_health, protocol_health
-from apps.feeds.state import pair_states
-from oracle_platform.api import documented
+from apps.feeds.pair_state import pair_states
 
 from .models import Protocol
 from .selectors import ingestion_health, protocols_with_feed_counts, source_latencies

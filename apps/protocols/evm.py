@@ -24,7 +24,7 @@ from .adapters.base import (
     rejected,
     unix_time,
 )
-from .rpc import JsonRpcClient, RpcError
+from .rpc import JsonRpcClient, RpcError, rpc_client
 
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
 AGGREGATE3 = Function("aggregate3((address,bool,bytes)[])", ("(bool,bytes)[]",))
@@ -73,8 +73,6 @@ class EvmAdapter(Adapter):
 
     def read(self, feeds: Sequence[Feed], *, now: datetime, client: JsonRpcClient | None = None
              ) -> ReadResult:
-        from .sync import rpc_client  # the engine's configured client for the feeds' chain
-
         client = client or rpc_client(feeds[0].chain)
         block_number = int(client.call("eth_blockNumber", []), 16)
         return read_chain(client, {self: list(feeds)}, block_number=block_number,

@@ -5,15 +5,20 @@ the cost of a sync tick.
 """
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from typing import Any
 
 import requests
+from django.conf import settings
+
+from apps.feeds.models import Chain
 
 from .errors import PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
+_local = threading.local()
 
 
 class RpcError(Exception):
@@ -113,3 +118,24 @@ class JsonRpcClient:
             return response.json()
         except ValueError as error:
             raise TransientError("the reply is not JSON", reason="bad_response") from error
+
+
+def rpc_setting(chain: Chain) -> str:
+    return f"OP_RPC_URL_{chain.slug.upper()}"
+
+
+def rpc_url(chain: Chain) -> str:
+    """The chain's JSON-RPC URL, or "" when `OP_RPC_URL_<CHAIN>` is not configured."""
+    return settings.OP_RPC_URLS.get(chain.slug, "")
+
+
+def rpc_client(chain: Chain) -> JsonRpcClient:
+    """One client (and HTTP session) per chain per thread."""
+    clients = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    url = rpc_url(chain)
+    if clients.get(chain.slug) is None or clients[chain.slug].url != url:
+        clients[chain.slug] = JsonRpcClient(url, timeout=settings.OP_RPC_TIMEOUT,
+                                            retries=settings.OP_RPC_RETRIES)
+    return clients[chain.slug]

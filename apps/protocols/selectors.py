@@ -7,6 +7,7 @@ from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from apps.feeds.models import Feed
 
 from .models import FeedReadState, Protocol, SyncRun
+from .rpc import rpc_setting, rpc_url
 
 
 def protocols_with_feed_counts() -> QuerySet[Protocol]:
@@ -17,8 +18,6 @@ def protocols_with_feed_counts() -> QuerySet[Protocol]:
 
 def feed_configuration(feed: Feed) -> str:
     """"ok", or what is missing before the platform can read the feed, naming the setting."""
-    from .sync import rpc_setting, rpc_url
-
     if feed.source_kind == Feed.SourceKind.EVM:
         if feed.chain is None or not rpc_url(feed.chain):
             setting = rpc_setting(feed.chain) if feed.chain else "a chain"
@@ -61,6 +60,12 @@ def failing_feeds() -> dict[int, tuple[datetime, str]]:
         for feed_id, since, reason in FeedReadState.objects.filter(ok=False)
         .values_list("feed_id", "since", "reason")
     }
+
+
+def source_health(now: datetime) -> tuple[dict[tuple[int, int | None], str],
+                                          dict[int, tuple[datetime, str]]]:
+    """What pair state needs from ingestion: the delayed sources and the failing feeds."""
+    return ingestion_delays(now), failing_feeds()
 
 
 def ingestion_health(now: datetime, window: timedelta = timedelta(hours=1)) -> list[dict]:

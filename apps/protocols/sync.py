@@ -36,33 +36,11 @@ from .breaker import Breaker, State
 from .evm import read_chain
 from .http import RateLimited
 from .models import FeedReadState, Protocol, SignedPayload, SyncRun
-from .rpc import JsonRpcClient
+from .rpc import JsonRpcClient, rpc_client, rpc_url
 from .selectors import last_sync_key
 
 logger = logging.getLogger(__name__)
-_local = threading.local()
 QUARANTINE_MEMORY = 32  # recent quarantined reads remembered per feed, to write each once
-
-
-def rpc_setting(chain: Chain) -> str:
-    return f"OP_RPC_URL_{chain.slug.upper()}"
-
-
-def rpc_url(chain: Chain) -> str:
-    """The chain's JSON-RPC URL, or "" when `OP_RPC_URL_<CHAIN>` is not configured."""
-    return settings.OP_RPC_URLS.get(chain.slug, "")
-
-
-def rpc_client(chain: Chain) -> JsonRpcClient:
-    """One client (and HTTP session) per chain per thread."""
-    clients = getattr(_local, "clients", None)
-    if clients is None:
-        clients = _local.clients = {}
-    url = rpc_url(chain)
-    if clients.get(chain.slug) is None or clients[chain.slug].url != url:
-        clients[chain.slug] = JsonRpcClient(url, timeout=settings.OP_RPC_TIMEOUT,
-                                            retries=settings.OP_RPC_RETRIES)
-    return clients[chain.slug]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from apps.feeds.health import feed_health, protocol_health
 from apps.feeds.models import QuarantinedRead
-from apps.feeds.state import pair_states
+from apps.feeds.pair_state import pair_states
 
 from .models import FeedReadState, Protocol
 from .selectors import ingestion_health, source_latencies

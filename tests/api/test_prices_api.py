@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.feeds.models import QuarantinedRead
-from apps.feeds.services import refresh_pairs
+from apps.feeds.pair_state import refresh_pairs
 from tests.factories import AssetFactory, PairFactory, priced
 
 from .conftest import bearer

@@ -192,7 +192,7 @@ def test_the_latest_body_comes_back_in_the_throttle_round_trip(api_key, settings
     from django.core.cache import cache
     from django.core.cache.backends.redis import RedisSerializer
 
-    from apps.feeds.services import latest_body_key, refresh_pairs
+    from apps.feeds.pair_state import latest_body_key, refresh_pairs
     from tests.factories import AssetFactory, PairFactory, priced
 
     cache.delete(latest_body_key("ETH-USD"))

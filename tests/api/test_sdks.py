@@ -23,7 +23,7 @@ from django.core.cache import cache
 from drf_spectacular.generators import SchemaGenerator
 
 from apps.api_keys.services import create_key
-from apps.feeds.services import refresh_pairs
+from apps.feeds.pair_state import refresh_pairs
 from tests.conftest import IN_CI
 from tests.factories import AssetFactory, PairFactory, priced
 

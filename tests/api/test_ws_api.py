@@ -90,7 +90,7 @@ async def test_a_recomputation_that_changed_nothing_sends_nothing():
 
 
 def _refresh(pair_id: int) -> None:
-    from apps.feeds.services import refresh_pairs
+    from apps.feeds.pair_state import refresh_pairs
 
     refresh_pairs([pair_id])
 

@@ -78,7 +78,7 @@ def test_pair_history_gives_consensus_bars_and_each_feeds_closes(client, tenants
     cache.clear()
     eth = PairFactory(base=AssetFactory(symbol="ETH"))
     a, b = priced(eth, "chainlink", "3400", age=120), priced(eth, "pyth", "3402", age=60)
-    from apps.feeds.services import refresh_pairs
+    from apps.feeds.pair_state import refresh_pairs
 
     refresh_pairs([eth.pk])
     client.force_login(tenants["member"])

@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.feeds.services import refresh_pairs, state_key, store_observations
+from apps.feeds.pair_state import refresh_pairs, state_key
+from apps.feeds.services import store_observations
 from apps.protocols.models import FeedReadState
 from apps.protocols.selectors import last_sync_key
 from tests.factories import (
@@ -154,7 +155,7 @@ def test_each_consensus_is_kept_in_the_pairs_consensus_bars(eth):
 
 
 def test_aged_states_are_recomputed_so_a_frozen_source_turns_stale(eth):
-    from apps.feeds.services import refresh_aged_states
+    from apps.feeds.pair_state import refresh_aged_states
     from tests.factories import priced
 
     chainlink = priced(eth, "chainlink", "3400")

@@ -69,7 +69,8 @@ def test_protocol_page_lists_feeds_latency_errors_and_quarantine(client, tenants
 def test_pausing_our_sync_shows_ingestion_delayed_not_stale(client, admin_user, settings):
     from decimal import Decimal
 
-    from apps.feeds.services import refresh_pairs, store_observations
+    from apps.feeds.pair_state import refresh_pairs
+    from apps.feeds.services import store_observations
     from apps.protocols.sync import is_paused, sync_chain
     from tests.factories import observation
 

@@ -6,9 +6,9 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.common.processes import spawn_manage, stop
 from apps.devnet.config import devnet_config
 from apps.devnet.runtime import Devnet
-from oracle_platform.processes import spawn_manage, stop
 
 
 class Command(BaseCommand):

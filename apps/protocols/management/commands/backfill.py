@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from apps.feeds.models import Feed
 from apps.protocols.backfill import BackfillError, backfill
 from apps.protocols.models import BackfillCursor
-from apps.protocols.sync import rpc_client, rpc_setting, rpc_url
+from apps.protocols.rpc import rpc_client, rpc_setting, rpc_url
 
 BAR = 30
 
