@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from apps.feeds import partitions, rollups
+from apps.feeds import partitions, receivers
 from apps.feeds.models import Feed, FeedBar, PriceObservation, Resolution
 from apps.feeds.selectors import history as history_selector
 from apps.feeds.services import forget_session_state, store_observations
@@ -172,7 +172,7 @@ class _receivers:
             def timed(sender: Any, **kwargs: Any) -> None:
                 started = time.perf_counter()
                 try:
-                    rollups.on_observations_stored(sender, **kwargs)
+                    receivers.roll_up_new_observations(sender, **kwargs)
                 finally:
                     self.seconds += time.perf_counter() - started
 

@@ -1,8 +1,12 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.dispatch import receiver
 
 from apps.common.enqueue import enqueue
 
-from .models import Feed, Pair
+from .models import Feed, Pair, PriceObservation
+from .rollups import apply_observations
 from .signals import observations_stored
 from .tasks import refresh_pairs
 
@@ -19,3 +23,10 @@ def refresh_touched_pairs(sender, observations, **kwargs) -> None:
     )
     touched |= set(usd_cousins.values_list("pk", flat=True))
     enqueue(refresh_pairs, sorted(touched))
+
+
+@receiver(observations_stored, dispatch_uid="feeds.rollups")
+def roll_up_new_observations(sender: Any, observations: Sequence[PriceObservation],
+                             **kwargs: Any) -> None:
+    """OHLC rollups follow prices: one grouped upsert per stored batch (rollups.py)."""
+    apply_observations(observations)

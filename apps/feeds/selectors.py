@@ -6,10 +6,10 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
 
-from . import rollups
+from . import retention
+from .bars import CONSENSUS, FEED, Bar, Series, align
 from .fields import ExactDecimalField
 from .models import Feed, FeedBar, Pair, PriceObservation
-from .rollups import Bar
 
 
 def latest_prices() -> dict[int, Decimal]:
@@ -77,22 +77,22 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     is_feed = isinstance(feed_or_pair, Feed)
     if not is_feed and not isinstance(feed_or_pair, Pair):
         raise TypeError("history takes a Feed or a Pair")
-    series = rollups.FEED if is_feed else rollups.CONSENSUS
+    series = FEED if is_feed else CONSENSUS
     if step is not None and step not in HISTORY_STEPS:
         raise ValueError(f"step must be one of {HISTORY_STEPS}")
     step = step or _history_step(start, end, points)
     if raw and is_feed and step <= RAW_HISTORY_MAX_STEP:
-        cutoff = rollups.retention_cutoff(now)
+        cutoff = retention.retention_cutoff(now)
         if cutoff is None or start >= cutoff:
             raw = _raw_history(feed_or_pair.pk, start, end, points)
             if raw is not None:
                 return raw
     resolution = next(r for r in (86400, 3600, 60) if step % r == 0)
     if resolution == 60:
-        minute_cutoff = rollups.minute_bar_cutoff(now)
+        minute_cutoff = retention.minute_bar_cutoff(now)
         if minute_cutoff is not None and start < minute_cutoff:
             step = resolution = 3600  # minute bars expired there: hourly, fewer than `points`
-    first = rollups.align(start, step)
+    first = align(start, step)
     if connection.vendor == "postgresql" and step != resolution:
         return _merged_history_postgresql(series, feed_or_pair.pk, resolution, step, first, end)
     rows = (series.model.objects
@@ -103,7 +103,7 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     bars = []
     current = None
     for bucket, open_, high, low, close, count in rows:
-        bar_start = bucket if step == resolution else rollups.align(bucket, step)
+        bar_start = bucket if step == resolution else align(bucket, step)
         if current is not None and current[0] == bar_start:
             if high > current[2]:
                 current[2] = high
@@ -113,20 +113,20 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
             current[5] += count
             continue
         if current is not None:
-            bars.append(rollups.Bar(*current, step))
+            bars.append(Bar(*current, step))
         current = [bar_start, open_, high, low, close, count]
     if current is not None:
-        bars.append(rollups.Bar(*current, step))
+        bars.append(Bar(*current, step))
     return bars
 
 
 def latest_bar(feed_or_pair: Feed | Pair, resolution: int = 60) -> Bar | None:
     """The most recent stored bucket of a feed (Feed) or a pair's consensus (Pair), or None."""
-    series = rollups.FEED if isinstance(feed_or_pair, Feed) else rollups.CONSENSUS
+    series = FEED if isinstance(feed_or_pair, Feed) else CONSENSUS
     row = (series.model.objects.filter(**{series.key: feed_or_pair.pk}, resolution=resolution)
            .order_by("-start")
            .values_list("start", "open", "high", "low", "close", "count").first())
-    return None if row is None else rollups.Bar(*row, int(resolution))
+    return None if row is None else Bar(*row, int(resolution))
 
 
 def _history_step(start: datetime, end: datetime, points: int) -> int:
@@ -149,10 +149,10 @@ def _raw_history(feed_id: int, start: datetime, end: datetime, points: int) -> l
                 .values_list("source_ts", "price")[:points + 1])
     if len(rows) > points:
         return None
-    return [rollups.Bar(ts, price, price, price, price, 1, 0) for ts, price in rows]
+    return [Bar(ts, price, price, price, price, 1, 0) for ts, price in rows]
 
 
-def _merged_history_postgresql(series: rollups.Series, key: int, resolution: int, step: int,
+def _merged_history_postgresql(series: Series, key: int, resolution: int, step: int,
                                first: datetime, end: datetime) -> list[Bar]:
     """Adjacent buckets merged by the database: only the ~points merged bars come back."""
     with connection.cursor() as cursor:
@@ -165,7 +165,7 @@ def _merged_history_postgresql(series: rollups.Series, key: int, resolution: int
             [step, key, resolution, first, end],
         )
         rows = cursor.fetchall()
-    return [rollups.Bar(bar.astimezone(UTC), o, h, lo, c, int(n), step)
+    return [Bar(bar.astimezone(UTC), o, h, lo, c, int(n), step)
             for bar, o, h, lo, c, n in rows]
 
 

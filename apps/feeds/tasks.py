@@ -1,6 +1,9 @@
+from datetime import datetime
+
 from celery import shared_task
 
-from . import pair_state, partitions
+from . import pair_state, partitions, retention, rollups
+from .models import Feed
 
 
 @shared_task(name="feeds.ensure_partitions")
@@ -27,20 +30,13 @@ def refresh_aged_states() -> int:
 def prune_observations() -> dict:
     """Delete raw observations older than OP_OBSERVATION_RETENTION_DAYS and 1-minute bars
     older than OP_MINUTE_BAR_RETENTION_DAYS (hourly and daily bars are kept)."""
-    from . import rollups
-
-    return {"observations": rollups.prune_observations(),
-            "minute_bars": rollups.prune_minute_bars()}
+    return {"observations": retention.prune_observations(),
+            "minute_bars": retention.prune_minute_bars()}
 
 
 @shared_task(name="feeds.rebuild_rollups")
 def rebuild_rollups(feed_keys: list[str] | None = None, since: str | None = None) -> dict:
     """Recompute feeds' OHLC buckets from raw observations (idempotent); `since` is ISO-8601."""
-    from datetime import datetime
-
-    from . import rollups
-    from .models import Feed
-
     feeds = None if feed_keys is None else Feed.objects.filter(key__in=feed_keys)
     start = None if since is None else datetime.fromisoformat(since)
     return rollups.rebuild_feed_rollups(feeds, start)

@@ -406,7 +406,7 @@ OP_PERIODIC_TASKS = periodic_tasks(
 )
 CELERY_BEAT_SCHEDULE = celery_beat_schedule(OP_PERIODIC_TASKS)
 
-# --- Raw observation retention (apps/feeds/rollups.py; OHLC rollups are kept) -----------------
+# --- Raw observation retention (apps/feeds/retention.py; OHLC rollups are kept) -----------------
 # Raw observations older than this many days are deleted hourly (0 keeps them forever):
 # PostgreSQL drops whole monthly partitions, then deletes the rest in batches.
 OP_OBSERVATION_RETENTION_DAYS = env.int("OP_OBSERVATION_RETENTION_DAYS", default=30)

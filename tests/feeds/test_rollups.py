@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.feeds import partitions, rollups
+from apps.feeds import partitions, retention, rollups
 from apps.feeds.models import ConsensusBar, FeedBar, PriceObservation, Resolution
 from apps.feeds.selectors import history, latest_bar
 from apps.feeds.services import store_observations
@@ -194,26 +194,26 @@ def test_retention_deletes_old_raw_observations_and_keeps_rollups(feed, store, s
     store(old + recent)
     kept = all_bars()
 
-    report = rollups.prune_observations(now=NOW, batch=10)
+    report = retention.prune_observations(now=NOW, batch=10)
     assert report["deleted_rows"] == 25
     assert sorted(PriceObservation.objects.values_list("raw_answer", flat=True)) == [
         500, 501, 502, 503, 504]
     assert all_bars() == kept
-    assert rollups.prune_observations(now=NOW)["deleted_rows"] == 0
+    assert retention.prune_observations(now=NOW)["deleted_rows"] == 0
 
 
 def test_retention_stops_after_max_rows_and_continues_next_run(feed, store):
     store([observation(feed, i + 1, NOW - timedelta(days=40, minutes=i)) for i in range(30)])
-    first = rollups.prune_observations(now=NOW, batch=8, max_rows=20)
+    first = retention.prune_observations(now=NOW, batch=8, max_rows=20)
     assert (first["deleted_rows"], first.get("incomplete")) == (20, True)
-    assert rollups.prune_observations(now=NOW, batch=8, max_rows=20)["deleted_rows"] == 10
+    assert retention.prune_observations(now=NOW, batch=8, max_rows=20)["deleted_rows"] == 10
     assert not PriceObservation.objects.exists()
 
 
 def test_retention_zero_keeps_everything(feed, store, settings):
     settings.OP_OBSERVATION_RETENTION_DAYS = 0
     store([observation(feed, 1, NOW - timedelta(days=400))])
-    assert rollups.prune_observations(now=NOW)["deleted_rows"] == 0
+    assert retention.prune_observations(now=NOW)["deleted_rows"] == 0
     assert PriceObservation.objects.count() == 1
 
 
@@ -239,7 +239,7 @@ def test_retention_drops_whole_old_partitions_and_keeps_the_default_one(
     assert partitions.default_partition_row_count() == 1
     kept = all_bars()
 
-    report = rollups.prune_observations(now=NOW)
+    report = retention.prune_observations(now=NOW)
     assert report["dropped_partitions"] == [
         "feeds_priceobservation_y2026m08", "feeds_priceobservation_y2026m09"]
     assert report["deleted_rows"] == 2  # the old row of the boundary month and the ancient one
@@ -329,7 +329,7 @@ def test_history_refuses_naive_times(feed):
 
 def test_minute_bar_retention_keeps_whole_hours_and_the_coarser_bars(feed, store, settings):
     settings.OP_MINUTE_BAR_RETENTION_DAYS = 90
-    cutoff = rollups.minute_bar_cutoff(NOW)
+    cutoff = retention.minute_bar_cutoff(NOW)
     assert cutoff == datetime(2026, 8, 28, 12, 0, tzinfo=UTC)
     # Three minutes in the hour before the cutoff, two in the hour after it.
     store([observation(feed, 100 + i, cutoff - timedelta(minutes=3 - i)) for i in range(3)]
@@ -339,7 +339,7 @@ def test_minute_bar_retention_keeps_whole_hours_and_the_coarser_bars(feed, store
                                      (pair, Decimal("1.6"), cutoff + timedelta(minutes=1))])
     hours, days = bars(feed, H), bars(feed, D)
 
-    report = rollups.prune_minute_bars(now=NOW, batch=2)
+    report = retention.prune_minute_bars(now=NOW, batch=2)
 
     assert report["deleted_bars"] == 4  # three feed minutes, one consensus minute
     assert sorted(bars(feed, M)) == [cutoff, cutoff + timedelta(minutes=1)]
@@ -347,13 +347,13 @@ def test_minute_bar_retention_keeps_whole_hours_and_the_coarser_bars(feed, store
     assert list(ConsensusBar.objects.filter(pair=pair, resolution=M)
                 .values_list("start", flat=True)) == [cutoff + timedelta(minutes=1)]
     assert ConsensusBar.objects.filter(pair=pair, resolution=H).count() == 2
-    assert rollups.prune_minute_bars(now=NOW)["deleted_bars"] == 0
+    assert retention.prune_minute_bars(now=NOW)["deleted_bars"] == 0
 
 
 def test_minute_bar_retention_zero_keeps_every_minute(feed, store, settings):
     settings.OP_MINUTE_BAR_RETENTION_DAYS = 0
     store([observation(feed, 1, NOW - timedelta(days=400))])
-    assert rollups.prune_minute_bars(now=NOW) == {"cutoff": None, "deleted_bars": 0}
+    assert retention.prune_minute_bars(now=NOW) == {"cutoff": None, "deleted_bars": 0}
     assert FeedBar.objects.filter(feed=feed, resolution=M).count() == 1
 
 
@@ -362,8 +362,8 @@ def test_history_older_than_minute_retention_is_drawn_from_hourly_bars(feed, sto
     settings.OP_MINUTE_BAR_RETENTION_DAYS = 90
     day = datetime(2026, 7, 1, tzinfo=UTC)  # older than both retentions
     store([observation(feed, 100 + i, day + timedelta(minutes=17 * i)) for i in range(100)])
-    rollups.prune_observations(now=NOW)
-    rollups.prune_minute_bars(now=NOW)
+    retention.prune_observations(now=NOW)
+    retention.prune_minute_bars(now=NOW)
 
     drawn = history(feed, day, day + timedelta(days=1), now=NOW)
 
