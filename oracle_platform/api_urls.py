@@ -3,30 +3,29 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.alerts import api as alerts
+from apps.api import prices, protocols
 from apps.api_keys import api as keys
-from apps.feeds import api as feeds
-from apps.protocols import api as protocols
 
 urlpatterns = [
     path("protocols", protocols.ProtocolList.as_view(), name="api_protocols"),
     path("protocols/<slug:slug>", protocols.ProtocolDetail.as_view(), name="api_protocol"),
     path("protocols/<slug:slug>/health", protocols.ProtocolHealth.as_view(),
          name="api_protocol_health"),
-    path("chains", feeds.ChainList.as_view(), name="api_chains"),
-    path("assets", feeds.AssetList.as_view(), name="api_assets"),
-    path("pairs", feeds.PairList.as_view(), name="api_pairs"),
-    path("pairs/<str:slug>", feeds.PairDetail.as_view(), name="api_pair"),
-    path("pairs/<str:slug>/latest", feeds.PairLatest.as_view(), name="api_pair_latest"),
-    path("pairs/<str:slug>/history", feeds.PairHistory.as_view(), name="api_pair_history"),
-    path("pairs/<str:slug>/deviation", feeds.PairDeviation.as_view(),
+    path("chains", prices.ChainList.as_view(), name="api_chains"),
+    path("assets", prices.AssetList.as_view(), name="api_assets"),
+    path("pairs", prices.PairList.as_view(), name="api_pairs"),
+    path("pairs/<str:slug>", prices.PairDetail.as_view(), name="api_pair"),
+    path("pairs/<str:slug>/latest", prices.PairLatest.as_view(), name="api_pair_latest"),
+    path("pairs/<str:slug>/history", prices.PairHistory.as_view(), name="api_pair_history"),
+    path("pairs/<str:slug>/deviation", prices.PairDeviation.as_view(),
          name="api_pair_deviation"),
-    path("pairs/<str:slug>/health", feeds.PairHealth.as_view(), name="api_pair_health"),
-    path("feeds", feeds.FeedList.as_view(), name="api_feeds"),
-    path("feeds/<slug:key>", feeds.FeedDetail.as_view(), name="api_feed"),
-    path("feeds/<slug:key>/latest", feeds.FeedLatest.as_view(), name="api_feed_latest"),
-    path("feeds/<slug:key>/history", feeds.FeedHistory.as_view(), name="api_feed_history"),
-    path("feeds/<slug:key>/health", feeds.FeedHealth.as_view(), name="api_feed_health"),
-    path("feeds/<slug:key>/quarantine", feeds.FeedQuarantine.as_view(),
+    path("pairs/<str:slug>/health", prices.PairHealth.as_view(), name="api_pair_health"),
+    path("feeds", prices.FeedList.as_view(), name="api_feeds"),
+    path("feeds/<slug:key>", prices.FeedDetail.as_view(), name="api_feed"),
+    path("feeds/<slug:key>/latest", prices.FeedLatest.as_view(), name="api_feed_latest"),
+    path("feeds/<slug:key>/history", prices.FeedHistory.as_view(), name="api_feed_history"),
+    path("feeds/<slug:key>/health", prices.FeedHealth.as_view(), name="api_feed_health"),
+    path("feeds/<slug:key>/quarantine", prices.FeedQuarantine.as_view(),
          name="api_feed_quarantine"),
     path("keys", keys.KeyList.as_view(), name="api_key_list"),
     path("keys/<int:key_id>", keys.KeyDetail.as_view(), name="api_key"),

@@ -2,8 +2,8 @@
 add their consumers here."""
 from django.urls import URLPattern, path
 
-from apps.feeds.consumers import LiveConsumer
-from apps.feeds.ws_api import PriceStreamConsumer
+from apps.api.consumers import PriceStreamConsumer
+from apps.dashboard.consumers import LiveConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/live/", LiveConsumer.as_asgi()),

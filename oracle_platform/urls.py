@@ -13,8 +13,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.api_keys.urls")),
     path("", include("apps.alerts.urls")),
-    path("", include("apps.feeds.urls")),
-    path("", include("apps.protocols.urls")),
+    path("", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
 

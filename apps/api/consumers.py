@@ -25,10 +25,9 @@ from django.utils import timezone
 
 from apps.api_keys.connections import slots
 from apps.api_keys.principal import Principal, from_key
-
-from .live import api_pair_group
-from .models import Feed, Pair
-from .pair_state import feed_row, pair_states, public_state
+from apps.feeds.live import api_pair_group
+from apps.feeds.models import Feed, Pair
+from apps.feeds.pair_state import feed_row, pair_states, public_state
 
 MAX_SUBSCRIPTIONS = 200
 MESSAGES_PER_WINDOW, MESSAGE_WINDOW = 20, 10.0  # client messages per connection per seconds

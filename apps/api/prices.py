@@ -22,13 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import NewestFirst, conditional_response, documented
+from apps.feeds.health import feed_health
+from apps.feeds.models import Asset, Chain, Feed, Pair, QuarantinedRead
+from apps.feeds.pair_state import feed_row, latest_body, latest_body_key, pair_states, public_state
+from apps.feeds.selectors import history, latest_observations, verified_shares
+from apps.feeds.status import FeedStatus
 
 from . import serializers as s
-from .health import feed_health
-from .models import Asset, Chain, Feed, Pair, QuarantinedRead
-from .pair_state import feed_row, latest_body, latest_body_key, pair_states, public_state
-from .selectors import history, latest_observations, verified_shares
-from .status import FeedStatus
 
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400,
              "1d": 86400, "1w": 604800}

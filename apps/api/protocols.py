@@ -12,9 +12,8 @@ from rest_framework.views import APIView
 from apps.common.api import documented
 from apps.feeds.health import feed_health, protocol_health
 from apps.feeds.pair_state import pair_states
-
-from .models import Protocol
-from .selectors import ingestion_health, protocols_with_feed_counts, source_latencies
+from apps.protocols.models import Protocol
+from apps.protocols.selectors import ingestion_health, protocols_with_feed_counts, source_latencies
 
 
 class ProtocolSerializer(serializers.ModelSerializer):

@@ -1,8 +1,8 @@
 """Public API shapes for feeds, pairs, assets and chains. Prices are strings; times ISO-8601 UTC."""
 from rest_framework import serializers
 
-from .models import Asset, Chain, Feed, Pair, QuarantinedRead
-from .status import FeedStatus
+from apps.feeds.models import Asset, Chain, Feed, Pair, QuarantinedRead
+from apps.feeds.status import FeedStatus
 
 
 class AssetSerializer(serializers.ModelSerializer):

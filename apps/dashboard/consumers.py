@@ -13,10 +13,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
 
-from . import live
-from .live import OVERVIEW, pair_group
-from .models import Pair
-from .pair_state import pair_states
+from apps.feeds import live
+from apps.feeds.live import OVERVIEW, pair_group
+from apps.feeds.models import Pair
+from apps.feeds.pair_state import pair_states
 
 # Channel-layer events from live.py: a published state to forward, no database access.
 PUSHES = frozenset({"pair.state", "overview.state"})

@@ -1,7 +1,10 @@
-"""The dashboard: server-rendered pages for logged-in users; the tables refresh themselves."""
+"""The dashboard: server-rendered pages for logged-in users (the market overview, a pair, a
+protocol, and the ingestion health page); the tables refresh themselves."""
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,13 +13,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Action, can
-from apps.protocols.models import Protocol
-
-from .health import feed_health
-from .models import Chain, Feed, Pair, WatchedPair
-from .pair_state import pair_states
-from .selectors import changes_24h, history, verified_shares
-from .watchlist import toggle_watch
+from apps.feeds.health import feed_health, protocol_health
+from apps.feeds.models import Chain, Feed, Pair, QuarantinedRead, WatchedPair
+from apps.feeds.pair_state import pair_states
+from apps.feeds.selectors import changes_24h, history, verified_shares
+from apps.feeds.watchlist import toggle_watch
+from apps.protocols.models import FeedReadState, Protocol
+from apps.protocols.selectors import ingestion_health, source_latencies
+from apps.protocols.sync import is_paused, set_paused
 
 SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
          "30d": timedelta(days=30)}
@@ -107,3 +111,43 @@ def watch(request: HttpRequest, slug: str) -> HttpResponse:
     target = request.POST.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//")
                     else "overview")
+
+
+# --- ingestion health (is the platform itself reading every source on time?) ---------------
+
+@login_required
+def health(request: HttpRequest) -> HttpResponse:
+    sources = ingestion_health(timezone.now())
+    template = "protocols/_health_rows.html" if request.htmx else "protocols/health.html"
+    return render(request, template, {"sources": sources, "paused": is_paused(),
+                                      "delayed": [s for s in sources if s["delayed"]]})
+
+
+@staff_member_required
+@require_POST
+def pause_sync(request: HttpRequest) -> HttpResponse:
+    paused = request.POST.get("paused") == "1"
+    set_paused(paused)
+    messages.warning(request, "Sync paused: feeds will show 'ingestion delayed'." if paused
+                     else "Sync resumed.")
+    return redirect("health")
+
+
+@login_required
+def protocol_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    protocol = get_object_or_404(Protocol, slug=slug)
+    feeds = list(protocol.feeds.filter(enabled=True).select_related("pair", "chain")
+                 .order_by("pair__slug", "chain__name"))
+    states = pair_states(list({f.pair for f in feeds}))
+    rows = {r["feed"]: r for state in states.values() for r in state["feeds"]}
+    now = timezone.now()
+    health = feed_health(feeds, rows, now)
+    return render(request, "protocols/protocol.html", {
+        "protocol": protocol, "health": protocol_health(health),
+        "feeds": [(feed, rows.get(feed.pk), health[feed.pk]) for feed in feeds],
+        "latency": source_latencies(protocol, now),
+        "failing": FeedReadState.objects.filter(feed__protocol=protocol, ok=False)
+        .select_related("feed").order_by("-since")[:20],
+        "quarantined": QuarantinedRead.objects.filter(feed__protocol=protocol)
+        .select_related("feed")[:20],
+    })

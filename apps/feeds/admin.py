@@ -8,7 +8,6 @@ from .models import (
     Asset,
     Chain,
     ConsensusBar,
-    Feed,
     FeedBar,
     Pair,
     PriceObservation,
@@ -37,25 +36,6 @@ class ChainAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "chain_id", "family"]
     list_filter = ["family"]
     search_fields = ["name", "slug", "chain_id"]
-
-
-@admin.register(Feed)
-class FeedAdmin(admin.ModelAdmin):
-    list_display = [
-        "key", "protocol", "pair", "chain", "source_kind", "decimals",
-        "heartbeat_seconds", "deviation_threshold_bps", "enabled", "configuration",
-    ]
-    list_filter = ["enabled", "source_kind", "protocol", "chain"]
-    list_select_related = ["protocol", "pair", "chain"]
-    search_fields = ["key", "pair__slug", "address", "feed_id"]
-    autocomplete_fields = ["pair"]
-    list_editable = ["enabled"]
-
-    @admin.display(description="configuration")
-    def configuration(self, feed: Feed) -> str:
-        from apps.protocols.selectors import feed_configuration
-
-        return feed_configuration(feed)
 
 
 class EstimatedCountPaginator(Paginator):

@@ -19,7 +19,7 @@ def pair_group(pair_id: int) -> str:
 
 
 def api_pair_group(pair_id: int) -> str:
-    """WebSocket API clients of this pair (apps/feeds/ws_api.py): the public state's shape."""
+    """WebSocket API clients of this pair (apps/api/consumers.py): the public state's shape."""
     return f"api.pair.{pair_id}"
 
 

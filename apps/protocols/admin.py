@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from apps.feeds.models import Feed
+
 from .models import (
     BackfillCursor,
     CatalogLoad,
@@ -9,6 +11,26 @@ from .models import (
     SignedPayload,
     SyncRun,
 )
+from .selectors import feed_configuration
+
+
+# Feeds are registered here, not in the feeds app: what a feed needs before it can be read
+# (its configuration column) is ingestion's knowledge, and feeds may not import protocols.
+@admin.register(Feed)
+class FeedAdmin(admin.ModelAdmin):
+    list_display = [
+        "key", "protocol", "pair", "chain", "source_kind", "decimals",
+        "heartbeat_seconds", "deviation_threshold_bps", "enabled", "configuration",
+    ]
+    list_filter = ["enabled", "source_kind", "protocol", "chain"]
+    list_select_related = ["protocol", "pair", "chain"]
+    search_fields = ["key", "pair__slug", "address", "feed_id"]
+    autocomplete_fields = ["pair"]
+    list_editable = ["enabled"]
+
+    @admin.display(description="configuration")
+    def configuration(self, feed: Feed) -> str:
+        return feed_configuration(feed)
 
 
 @admin.register(Protocol)
@@ -45,7 +67,7 @@ class SyncRunAdmin(admin.ModelAdmin):
 class FeedReadStateAdmin(admin.ModelAdmin):
     list_display = ["feed", "ok", "reason", "since", "detail"]
     list_filter = ["ok", "reason", "feed__protocol"]
-    list_select_related = ["feed"]
+    list_select_related = ["feed__protocol", "feed__pair", "feed__chain"]
     search_fields = ["feed__key", "reason"]
     raw_id_fields = ["feed"]
 
@@ -54,7 +76,7 @@ class FeedReadStateAdmin(admin.ModelAdmin):
 class BackfillCursorAdmin(admin.ModelAdmin):
     list_display = ["feed", "since", "oldest", "rows", "done", "updated_at"]
     list_filter = ["done"]
-    list_select_related = ["feed"]
+    list_select_related = ["feed__protocol", "feed__pair", "feed__chain"]
     search_fields = ["feed__key"]
     raw_id_fields = ["feed"]
 

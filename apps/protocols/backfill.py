@@ -26,7 +26,7 @@ from .adapters.band import band_base
 from .adapters.base import AdapterError, observation, unix_time
 from .adapters.chainlink import GET_ROUND_DATA, LATEST_ROUND_DATA, round_id, split_round_id
 from .adapters.dia import dia_key
-from .evm import CallResult, EvmCall, execute_calls
+from .adapters.evm import CallResult, EvmCall, execute_calls
 from .models import BackfillCursor
 from .rpc import JsonRpcClient
 

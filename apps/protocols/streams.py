@@ -20,8 +20,8 @@ from django.utils import timezone
 from apps.feeds.models import Feed
 
 from .adapters.base import AdapterError
+from .adapters.http import loads
 from .adapters.pyth import PythHermesAdapter
-from .http import loads
 from .sync import ingest, is_paused, protocol_feeds
 
 logger = logging.getLogger(__name__)

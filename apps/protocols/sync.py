@@ -32,9 +32,9 @@ from apps.feeds.services import quarantine_reads, store_observations
 from . import validation
 from .adapters import EVM_ADAPTERS, HTTP_ADAPTERS
 from .adapters.base import AdapterError, Problem, ProblemKind, ReadResult
+from .adapters.evm import read_chain
+from .adapters.http import RateLimited
 from .breaker import Breaker, State
-from .evm import read_chain
-from .http import RateLimited
 from .models import FeedReadState, Protocol, SignedPayload, SyncRun
 from .rpc import JsonRpcClient, rpc_client, rpc_url
 from .selectors import last_sync_key

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "apps.api_keys",
     "apps.billing",
     "apps.alerts",
+    "apps.api",
+    "apps.dashboard",
 ]  # the devnet's app is added by settings/devnet.py, on the devnet only
 
 MIDDLEWARE = [

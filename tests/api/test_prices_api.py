@@ -174,7 +174,7 @@ def test_a_wrong_method_is_a_json_405(client, api_key):
 @pytest.mark.redis
 def test_with_redis_the_middleware_serves_latest_from_the_pre_serialized_body(
         client, api_key, monkeypatch):
-    from apps.feeds import api
+    from apps.api import prices as api
 
     _, raw = api_key
     eth, _ = eth_pair()

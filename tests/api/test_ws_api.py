@@ -6,8 +6,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
+from apps.api.consumers import PriceStreamConsumer
 from apps.api_keys.services import create_key, revoke_key
-from apps.feeds.ws_api import PriceStreamConsumer
 from tests.factories import (
     AssetFactory,
     OrganizationFactory,

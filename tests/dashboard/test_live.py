@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.feeds.consumers import LiveConsumer
+from apps.dashboard.consumers import LiveConsumer
 from apps.feeds.services import store_observations
 from apps.protocols.selectors import last_sync_key
 from tests.factories import AssetFactory, FeedFactory, PairFactory, ProtocolFactory, UserFactory

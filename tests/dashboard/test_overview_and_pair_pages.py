@@ -65,7 +65,7 @@ def test_unknown_pair_is_404(client, tenants):
 
 
 def test_prices_show_at_a_readable_precision_with_the_exact_value_on_hover():
-    from apps.feeds.templatetags.prices import price
+    from apps.dashboard.templatetags.prices import price
 
     assert price("3398.204321614769000000") == (
         '<span title="3398.204321614769000000">3398.20432161</span>')

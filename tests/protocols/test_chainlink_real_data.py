@@ -14,7 +14,7 @@ from apps.protocols.adapters.chainlink import (
     round_id,
     split_round_id,
 )
-from apps.protocols.evm import Block, CallResult
+from apps.protocols.adapters.evm import Block, CallResult
 from tests.factories import FeedFactory
 
 FIXTURE = json.loads(

@@ -13,7 +13,7 @@ from apps.devnet.control import DevnetClient
 from apps.feeds.models import PriceObservation, QuarantinedRead
 from apps.protocols.adapters.base import parse_rfc3339
 from apps.protocols.adapters.dia import DiaApiAdapter
-from apps.protocols.http import HttpClient, RateLimited, retry_after_seconds
+from apps.protocols.adapters.http import HttpClient, RateLimited, retry_after_seconds
 from apps.protocols.models import SyncRun
 from apps.protocols.sync import sync_protocol
 from tests.factories import FeedFactory

@@ -4,8 +4,8 @@ from datetime import datetime
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
 from .base import Problem
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
 
 READ = Function("read()", ("int224", "uint32"))
 

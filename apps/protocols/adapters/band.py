@@ -8,8 +8,6 @@ from decimal import Decimal
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
-from ..http import HttpAdapter
 from .base import (
     Problem,
     ProblemKind,
@@ -20,6 +18,8 @@ from .base import (
     scaled,
     unix_time,
 )
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
+from .http import HttpAdapter
 
 GET_REFERENCE_DATA = Function("getReferenceData(string,string)", ("uint256", "uint256", "uint256"))
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 from .base import Problem, observation, rejected, unix_time
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 
 ROUND_DATA = ("uint80", "int256", "uint256", "uint256", "uint80")
 LATEST_ROUND_DATA = Function("latestRoundData()", ROUND_DATA)

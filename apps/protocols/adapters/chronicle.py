@@ -12,8 +12,8 @@ from django.conf import settings
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 from .base import Problem, ProblemKind, observation, rejected, unix_time
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 
 TRY_READ_WITH_AGE = Function("tryReadWithAge()", ("bool", "uint256", "uint256"))
 NOT_TOLLED = Function("NotTolled(address)", ()).selector  # the whitelist's revert

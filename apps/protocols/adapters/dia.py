@@ -7,8 +7,6 @@ from decimal import Decimal
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
-from ..http import HttpAdapter, RateLimited
 from .base import (
     AdapterError,
     Problem,
@@ -19,6 +17,8 @@ from .base import (
     rejected,
     scaled,
 )
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, stamped_value
+from .http import HttpAdapter, RateLimited
 
 GET_VALUE = Function("getValue(string)", ("uint128", "uint128"))
 

@@ -13,8 +13,9 @@ from eth_abi.exceptions import DecodingError
 
 from apps.feeds.models import Feed, PriceObservation
 
-from .abi import Function
-from .adapters.base import (
+from ..abi import Function
+from ..rpc import JsonRpcClient, RpcError, rpc_client
+from .base import (
     Adapter,
     AdapterError,
     Problem,
@@ -24,7 +25,6 @@ from .adapters.base import (
     rejected,
     unix_time,
 )
-from .rpc import JsonRpcClient, RpcError, rpc_client
 
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
 AGGREGATE3 = Function("aggregate3((address,bool,bytes)[])", ("(bool,bytes)[]",))

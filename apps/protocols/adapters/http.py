@@ -14,8 +14,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from .adapters.base import Adapter
-from .errors import AdapterError, PermanentError, TransientError
+from ..errors import AdapterError, PermanentError, TransientError
+from .base import Adapter
 
 logger = logging.getLogger(__name__)
 

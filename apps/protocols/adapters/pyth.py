@@ -17,10 +17,10 @@ from django.conf import settings
 
 from apps.feeds.models import Feed
 
-from ..http import HttpAdapter
 from ..verification.pyth import check_price_update, decode_binary
 from ..verification.wormhole import GuardianSets, mainnet_guardian_sets
 from .base import Payload, Problem, ProblemKind, ReadResult, observation, rejected, unix_time
+from .http import HttpAdapter
 
 IDS_PER_REQUEST = 100
 

@@ -17,10 +17,10 @@ from django.conf import settings
 
 from apps.feeds.models import Feed
 
-from ..http import HttpAdapter
 from ..verification import redstone as packages
 from .base import Problem, ProblemKind, ReadResult, TransientError, observation, rejected
 from .chainlink import ChainlinkAdapter
+from .http import HttpAdapter
 
 SIGNERS_FILE = Path(__file__).resolve().parent.parent / "verification" / "redstone_signers.json"
 

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 
 from apps.feeds.models import Feed
 
-from ..http import HttpAdapter
 from .base import (
     Problem,
     ProblemKind,
@@ -23,6 +22,7 @@ from .base import (
     rejected,
     scaled,
 )
+from .http import HttpAdapter
 
 
 class SwitchboardAdapter(HttpAdapter):

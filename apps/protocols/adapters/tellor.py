@@ -10,8 +10,8 @@ from eth_abi.exceptions import DecodingError
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 from .base import Problem, ProblemKind, observation, rejected, unix_time
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem
 
 GET_DATA_BEFORE = Function("getDataBefore(bytes32,uint256)", ("bool", "bytes", "uint256"))
 # "Before the end of time": the latest report. A consumer guarding against disputes would

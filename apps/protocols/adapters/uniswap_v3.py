@@ -8,8 +8,8 @@ from decimal import Decimal, localcontext
 from apps.feeds.models import Feed, PriceObservation
 
 from ..abi import Function
-from ..evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, revert_reason
 from .base import Problem, ProblemKind, observation, scaled
+from .evm import Block, CallResult, EvmAdapter, EvmCall, decode_or_problem, revert_reason
 
 OBSERVE = Function("observe(uint32[])", ("int56[]", "uint160[]"))
 
