@@ -9,11 +9,12 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint migrate vendor contracts bench clean
+.PHONY: help install run test check pytest lint migrate vendor contracts bench clean
 
 help:
 	@echo "make run        install if needed, migrate, create the demo login, serve on http://$(HOST):$(PORT)/"
-	@echo "make test       ruff, migrations check, pytest (PYTEST_ARGS='…' passes arguments)"
+	@echo "make test       static checks (ruff, import-linter, migrations check), then pytest (PYTEST_ARGS='…')"
+	@echo "make check      the static checks alone;  make pytest  the test suite alone"
 	@echo "make bench      benchmarks, one JSON line per result (BENCH=ingest runs one; set DATABASE_URL, REDIS_URL)"
 	@echo "make contracts  rebuild the devnet contracts' ABI + bytecode artifacts"
 	@echo "make vendor     refresh front-end libraries in static/vendor/ from npm"
@@ -44,10 +45,15 @@ run: migrate
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install
-	$(VENV)/bin/ruff check .
+# Static checks: style, the layers of docs/architecture.md (import-linter), migrations in step.
+check: lint
+	$(VENV)/bin/lint-imports
 	$(MANAGE) makemigrations --check --dry-run
+
+pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: check pytest
 
 # Installing prints to stderr, so stdout carries only the benchmarks' JSON lines.
 bench:

@@ -1,10 +1,14 @@
+import random
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from web3 import Web3
 
 from ..chain import deploy
+from ..faults import FaultBook
+from ..market import Market
 
 GAS = 1_000_000  # explicit, so a write is one eth_sendTransaction (no eth_estimateGas)
 
@@ -81,3 +85,16 @@ class OnChainSimulator:
 def unsigned(value: int, bits: int) -> int:
     """Clamp to an unsigned type: such oracles cannot even express a negative price."""
     return min(max(value, 0), 2**bits - 1)
+
+
+class Devnet(Protocol):
+    """What an off-chain simulator reads of the running devnet (runtime.Devnet is one): the
+    market, the faults and the lock around them. Typed here so simulators never import the
+    runtime, which imports them."""
+
+    market: Market
+    rng: random.Random
+    faults: FaultBook
+    lock: threading.Lock
+
+    def faulted_price(self, feed: "FeedSpec", price: Decimal) -> Decimal: ...

@@ -8,17 +8,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from eth_utils import keccak
 
 from ..loopback import JsonHandler, LoopbackServer
 from ..market import observe
-from .base import FeedSpec
-
-if TYPE_CHECKING:
-    from ..runtime import Devnet
+from .base import Devnet, FeedSpec
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ def rfc3339(timestamp: float) -> str:
 class HttpSimulator(LoopbackServer):
     protocol: str
 
-    def __init__(self, devnet: "Devnet", feeds: list[FeedSpec], port: int) -> None:
+    def __init__(self, devnet: Devnet, feeds: list[FeedSpec], port: int) -> None:
         self.devnet = devnet
         self.feeds = {feed.key: feed for feed in feeds}
         self.name = f"devnet-{self.protocol}"
