@@ -21,6 +21,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from apps.accounts.models import Organization
+from apps.api_keys.services import create_key
+from apps.feeds.models import Asset, Feed, Pair, PriceObservation
+from apps.feeds.pair_state import refresh_pairs
+from apps.feeds.services import store_observations
+from apps.protocols.models import Protocol
 from benchmarks.harness import (
     Context,
     Result,
@@ -45,13 +51,6 @@ def _free_port() -> int:
 
 def _world() -> str:
     """A pair with a few feeds and a cached state, an enterprise org and its key."""
-    from apps.accounts.models import Organization
-    from apps.api_keys.services import create_key
-    from apps.feeds.models import Asset, Feed, Pair, PriceObservation
-    from apps.feeds.pair_state import refresh_pairs
-    from apps.feeds.services import store_observations
-    from apps.protocols.models import Protocol
-
     eth = Asset.objects.create(symbol="ETH", name="Ether")
     usd = Asset.objects.create(symbol="USD", name="US dollar", kind=Asset.Kind.FIAT)
     pair = Pair.objects.create(base=eth, quote=usd)
@@ -153,7 +152,8 @@ def _wait_for(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+            output = server.stderr.read().decode() if server.stderr is not None else ""
+            raise RuntimeError(f"gunicorn exited: {output[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return

@@ -21,16 +21,19 @@ import pkgutil
 import platform
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.sqlite3.creation import DatabaseCreation as SqliteCreation
 
 RESULT_KEYS = ("bench", "metric", "value", "unit", "baseline", "ratio", "target", "config")
 NOT_PRODUCTION = "not the production path"
@@ -121,7 +124,7 @@ class Context:
         self.stderr.write(message.rstrip("\n") + "\n")
         self.stderr.flush()
 
-    def scaled(self, count: int, minimum: int = 1) -> int:
+    def scaled(self, count: float, minimum: int = 1) -> int:
         return max(minimum, round(count * self.scale))
 
 
@@ -209,16 +212,14 @@ def database_label(alias: str = DEFAULT_DB_ALIAS, *, server_version: bool = True
         if server_version:
             try:
                 connection.ensure_connection()
-                number = connection.pg_version  # e.g. 150020
-                version = f" {number // 10000}.{number % 10000}"
+                major, minor = connection.get_database_version()  # pg_version 150020: (15, 20)
+                version = f" {major}.{minor}"
             except Exception:  # a label must not fail a run
                 version = " (version unknown)"
         host = settings_dict.get("HOST") or "local socket"
         port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
         label = f"postgresql{version} at {host}{port}/{settings_dict['NAME']}"
     elif connection.vendor == "sqlite":
-        import sqlite3
-
         label = f"sqlite {sqlite3.sqlite_version} file {settings_dict['NAME']}"
     else:
         label = f"{connection.vendor} {settings_dict.get('NAME')}"
@@ -236,9 +237,8 @@ def redis_label() -> str:
     parts = urlsplit(settings.REDIS_URL)
     where = f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"  # no credentials
     try:
-        import redis
-
-        info = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).info("server")
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+        info = cast(dict[str, Any], client.info("server"))  # a synchronous client: a dict
         return f"redis {info.get('redis_version', '?')} at {where}"
     except Exception as error:  # reported, not fatal: a benchmark may not use Redis
         return f"redis at {where} (unreachable: {error})"
@@ -273,7 +273,7 @@ def scratch_database(suffix: str = "bench", alias: str = DEFAULT_DB_ALIAS) -> It
     old_test_name = test_settings.get("NAME")
     temp_dir = None
     if connection.vendor == "sqlite":
-        if creation.is_in_memory_db(old_name):
+        if isinstance(creation, SqliteCreation) and creation.is_in_memory_db(old_name):
             # Closing an in-memory SQLite connection is a no-op in Django, so we could not
             # switch away from it; this happens inside a pytest-django session.
             raise RuntimeError("run benchmarks in their own process, not on an in-memory SQLite")

@@ -20,6 +20,7 @@ from apps.feeds import partitions
 from apps.feeds.models import Asset, Chain, Feed, Pair, PriceObservation
 from apps.feeds.services import forget_session_state, store_observations
 from apps.feeds.signals import observations_stored
+from apps.protocols.models import Protocol
 from benchmarks.harness import Context, Result, benchmark, database_label, scratch_database
 
 FEEDS = 200
@@ -188,8 +189,6 @@ def _first_month() -> datetime:
 
 
 def create_feeds(count: int) -> list[Feed]:
-    from apps.protocols.models import Protocol
-
     protocols = {
         slug: Protocol.objects.create(slug=slug, name=slug.title()) for slug, *_ in PROFILES
     }

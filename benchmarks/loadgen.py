@@ -36,6 +36,8 @@ async def _one(host: str, port: int, request: bytes) -> int:
 
 async def run(url: str, headers: dict[str, str], seconds: float, concurrency: int) -> dict:
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"{url!r} names no host")
     host, port = parts.hostname, parts.port or 80
     lines = [f"GET {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1",
              f"Host: {parts.netloc}", "Connection: close",

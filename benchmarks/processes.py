@@ -16,6 +16,7 @@ import sys
 import time
 from contextlib import ExitStack, suppress
 from dataclasses import replace
+from importlib.metadata import version as installed
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,18 +24,17 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from apps.common.processes import die_with_parent
+from apps.devnet import chain as evm
+from apps.devnet.config import devnet_config
+from apps.devnet.runtime import ChainConfig, Devnet
 from benchmarks.harness import Context
 
 START_TIMEOUT = 90.0  # seconds a start-up wait gives a process before giving up
 
 
-def start_devnet(context: Context, stack: ExitStack, label: str) -> Any:
+def start_devnet(context: Context, stack: ExitStack, label: str) -> Devnet:
     """The devnet's chains with every on-chain feed of the loaded catalog, on free ports,
     stopped when `stack` closes; the deployed addresses are written into the catalog."""
-    from apps.devnet import chain as evm
-    from apps.devnet.config import devnet_config
-    from apps.devnet.runtime import ChainConfig, Devnet
-
     base = devnet_config(seed=7)
     config = replace(base, control_port=evm.free_port(), http_ports={}, chains=tuple(
         ChainConfig(c.slug, c.chain_id, evm.free_port(), evm.free_port()) for c in base.chains))
@@ -108,8 +108,6 @@ def tail(log: Path, limit: int = 3000) -> str:
 
 
 def version(package: str) -> str:
-    from importlib.metadata import version as installed
-
     return installed(package)
 
 

@@ -35,8 +35,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 
+from apps.devnet import chain as evm
+from apps.feeds.models import Feed, Pair
+from apps.feeds.pair_state import state_key
+from apps.protocols.models import SyncRun
+from apps.protocols.services import load_catalog
 from benchmarks.harness import Context, Result, benchmark, database_label, scratch_database
 from benchmarks.processes import (
     database_url,
@@ -76,11 +88,6 @@ def ws_latency(context: Context) -> Iterator[Result]:
 
 def _ws_latency(context: Context, stack: ExitStack, scratch: str, clients: int, rounds: int
                 ) -> Iterator[Result]:
-    from apps.devnet import chain as evm
-    from apps.feeds.models import Feed, Pair
-    from apps.feeds.pair_state import state_key
-    from apps.protocols.services import load_catalog
-
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="op-ws-bench-")))
     cache.clear()
     load_catalog("devnet")
@@ -199,8 +206,6 @@ def _rounds(context: Context, devnet: Any, spec: Any, client: _Clients, rounds: 
     """Run rounds first … first + rounds - 1 (round 0 is the warm-up); latencies (ms) mined →
     received, mined → computed_at (one per round), computed_at → received, and how many
     messages never came."""
-    from apps.devnet import chain as evm
-
     chain = devnet.chains[spec.chain]
     rng = random.Random(20261126)
     latencies, to_computed, fanout, missing = [], [], [], 0
@@ -236,13 +241,12 @@ def _rounds(context: Context, devnet: Any, spec: Any, client: _Clients, rounds: 
 def _sync_runs(spec: Any) -> str:
     """The moved feed's chain: reads that failed or found the breaker open, and how many
     reads there were per 5 s (a stall shows as a gap)."""
-    from apps.protocols.models import SyncRun
-
     runs = list(SyncRun.objects.filter(protocol__slug=spec.protocol, chain__slug=spec.chain)
                 .order_by("started_at")
                 .values_list("started_at", "duration_ms", "new", "failed", "error_class",
                              "breaker"))
-    lines, buckets = [], {}
+    lines: list[str] = []
+    buckets: dict[int, int] = {}  # 5 s bucket start -> reads
     for started, duration, new, failed, error, breaker in runs:
         buckets[int(started.timestamp()) // 5 * 5] = buckets.get(
             int(started.timestamp()) // 5 * 5, 0) + 1
@@ -261,6 +265,8 @@ class _Clients:
         self.log = log
         self.process = spawn(stack, [sys.executable, "-m", "benchmarks.ws_clients"], env, log,
                               pipes=True)
+        assert self.process.stdin is not None  # pipes=True opened it
+        self.orders: IO[str] = self.process.stdin
         self.answers: queue.Queue[dict | None] = queue.Queue()
         self.connected = 0
         # A thread reads stdout so that every wait below can have a timeout.
@@ -277,8 +283,8 @@ class _Clients:
         return ready
 
     def ask(self, order: dict, event: str, timeout: float = 10.0) -> dict:
-        self.process.stdin.write(json.dumps(order) + "\n")
-        self.process.stdin.flush()
+        self.orders.write(json.dumps(order) + "\n")
+        self.orders.flush()
         try:
             answer = self.answers.get(timeout=timeout)
         except queue.Empty:
@@ -294,14 +300,6 @@ class _Clients:
 
 def _sessions(count: int) -> list[str]:
     """`count` users, each logged in once: session keys as the login view would leave them."""
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.auth.hashers import make_password
-
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     user_model = get_user_model()
     # Unusable passwords: hashing a real one 1,000 times would take minutes and prove nothing.

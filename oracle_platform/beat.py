@@ -9,14 +9,14 @@ from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 class Entry(ModelEntry):
     @classmethod
     def to_model_schedule(cls, schedule: object) -> tuple[object, str]:
-        schedule = schedules.maybe_schedule(schedule)
-        if type(schedule) is schedules.schedule:
-            seconds = schedule.run_every.total_seconds()
+        parsed = schedules.maybe_schedule(schedule)  # a celery schedule (or crontab, solar…)
+        if type(parsed) is schedules.schedule:
+            seconds = parsed.run_every.total_seconds()
             if seconds != int(seconds):
                 interval, _ = IntervalSchedule.objects.get_or_create(
                     every=round(seconds * 1_000_000), period=IntervalSchedule.MICROSECONDS)
                 return interval, "interval"
-        return super().to_model_schedule(schedule)
+        return super().to_model_schedule(parsed)
 
 
 class Scheduler(DatabaseScheduler):

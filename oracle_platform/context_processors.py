@@ -4,10 +4,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from apps.protocols.selectors import ingestion_delays
+
 
 def _delayed_sources() -> int:
-    from apps.protocols.selectors import ingestion_delays
-
     return len(ingestion_delays(timezone.now()))
 
 

@@ -1,6 +1,7 @@
 """Site-wide pages and the probes that load balancers and orchestrators call."""
 import logging
 
+import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,8 +35,6 @@ def _check_database() -> str | None:
 
 
 def _check_redis() -> str | None:
-    import redis
-
     try:
         client = redis.Redis.from_url(
             settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2

@@ -1,7 +1,9 @@
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
+from .http import OrganizationRequest
 from .models import Membership
 from .selectors import memberships_of
 
@@ -15,16 +17,18 @@ def current_membership(request: HttpRequest, memberships: list[Membership]) -> M
     if chosen in by_slug:
         return by_slug[chosen]
     personal = [m for m in memberships if m.organization.is_personal]
-    return (personal or memberships or [None])[0]
+    if personal:
+        return personal[0]
+    return memberships[0] if memberships else None
 
 
 class CurrentOrganizationMiddleware:
     """Sets request.memberships and request.membership (the current organization's)."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: OrganizationRequest) -> HttpResponseBase:
         request.memberships = []
         request.membership = None
         if request.user.is_authenticated:

@@ -1,4 +1,5 @@
 import hashlib
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -7,10 +8,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **extra) -> "User":
+    def _create(self, email: str, password: str | None, **extra: Any) -> "User":
         if not email:
             raise ValueError("An email address is required")
         user = self.model(email=self.normalize_email(email), **extra)
@@ -18,12 +19,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **extra)
 
@@ -31,13 +32,13 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """Users log in with their email address; there is no username."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # removes AbstractUser's field: email logs in
     email = models.EmailField("email address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]  # email-keyed
 
     class Meta:
         ordering = ["email"]
@@ -87,6 +88,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    can_edit: bool  # not a column: set by the settings page on the rows its viewer may change
 
     class Meta:
         ordering = ["organization__name", "user__email"]

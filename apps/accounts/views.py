@@ -1,6 +1,7 @@
 """Organization pages: list, create, switch, settings (members, roles, invitations)."""
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,18 +13,22 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import InviteForm, OrganizationForm, RoleForm
+from .http import AuthenticatedRequest
 from .middleware import SESSION_KEY
 from .models import Membership
 from .permissions import Action, can, can_manage_role
 
 
-def organization_member_required(view: Callable) -> Callable:
+def organization_member_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
     """Resolve `slug` to the user's membership; anyone else gets 404, not 403,
     so that other tenants' organizations cannot even be discovered."""
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, slug: str, *args: Any, **kwargs: Any
+                ) -> HttpResponse:
         membership = selectors.membership_in(request.user, slug)
         if membership is None:
             raise Http404("No such organization")
@@ -41,7 +46,7 @@ def _back_to_settings(membership: Membership) -> HttpResponse:
 
 
 @login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = services.create_organization(form.cleaned_data["name"], request.user)
@@ -53,7 +58,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_organization(request: HttpRequest) -> HttpResponse:
+def switch_organization(request: AuthenticatedRequest) -> HttpResponse:
     membership = selectors.membership_in(request.user, request.POST.get("organization", ""))
     if membership is None:
         raise Http404("No such organization")
@@ -103,7 +108,7 @@ def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return _back_to_settings(membership)
     accept_url = request.build_absolute_uri(reverse("invitation", args=["TOKEN"]))
     try:

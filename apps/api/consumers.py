@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.api_keys.connections import slots
+from apps.api_keys.models import ApiKey
 from apps.api_keys.principal import Principal, from_key
 from apps.feeds.live import api_pair_group
 from apps.feeds.models import Feed, Pair
@@ -48,7 +49,7 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
                               "Authorization: Bearer header.")
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
-        self.connection_id = uuid.uuid4().hex
+        self.connection_id: str | None = uuid.uuid4().hex
         cap = int(settings.OP_TIER_LIMITS.get(self.principal.tier,
                                               settings.OP_TIER_LIMITS["free"])["ws_connections"])
         if not await slots.acquire(self.principal.organization_id, self.connection_id, cap):
@@ -59,32 +60,33 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
             return
         self.pairs: dict[str, int] = {}  # slug -> pair id
         self.feeds: dict[str, int] = {}  # feed key -> pair id
-        self.heartbeat = asyncio.create_task(self._beat())
+        self.heartbeat = asyncio.create_task(self._beat(self.principal, self.connection_id))
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "heartbeat", None):
             self.heartbeat.cancel()
         for pair_id in self.joined:
             await self.channel_layer.group_discard(api_pair_group(pair_id), self.channel_name)
-        if self.principal is not None and getattr(self, "connection_id", None):
-            await slots.release(self.principal.organization_id, self.connection_id)
+        connection_id = getattr(self, "connection_id", None)
+        if self.principal is not None and connection_id:
+            await slots.release(self.principal.organization_id, connection_id)
 
-    async def _beat(self) -> None:
+    async def _beat(self, principal: Principal, connection_id: str) -> None:
         while True:
             await asyncio.sleep(settings.OP_WS_HEARTBEAT_SECONDS)
-            if not await self._key_still_valid():  # revoked or expired since the connect
+            if not await self._key_still_valid(principal.key_id):  # revoked or expired since
                 await self._error("invalid_key", "The API key was revoked or has expired.")
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
-            await slots.renew(self.principal.organization_id, self.connection_id)
+            await slots.renew(principal.organization_id, connection_id)
             await self.send(text_data=json.dumps({"type": "heartbeat",
                                                   "time": timezone.now().isoformat()}))
 
     @database_sync_to_async
-    def _key_still_valid(self) -> bool:
-        from apps.api_keys.models import ApiKey
-
-        key = ApiKey.objects.filter(pk=self.principal.key_id).first()
+    def _key_still_valid(self, key_id: int | None) -> bool:
+        if key_id is None:  # never for a key's principal (and no row has a null id)
+            return False
+        key = ApiKey.objects.filter(pk=key_id).first()
         return key is not None and key.usable()
 
     def _presented_key(self) -> str:

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api_keys.authentication import principal_of
 from apps.common.api import NewestFirst, conditional_response, documented
 from apps.feeds.health import feed_health
 from apps.feeds.models import Asset, Chain, Feed, Pair, QuarantinedRead
@@ -104,7 +105,7 @@ def _history_documented(description: str, subject: str) -> Callable:
 
 
 def _history_response(subject: Feed | Pair, name: str, request: Request) -> Response:
-    start, end, step = _span(request, request.user.tier)
+    start, end, step = _span(request, principal_of(request).tier)
     if step:
         bars = history(subject, start, end, step=step, raw=False)
     else:

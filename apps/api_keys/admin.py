@@ -7,6 +7,12 @@ from django.utils import timezone
 from . import services
 from .models import ApiKey, ApiUsage
 
+# `digest` is left out everywhere; everything but the name is what the key was made with
+# (scope and expiry are cached by every API instance, revocation goes through the action).
+KEY_FIELDS = ("name", "prefix", "organization", "scope", "state", "created_by", "created_at",
+              "expires_at", "revoked_at", "replaces", "created_by_key", "last_used_at",
+              "last_used_ip")
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -16,12 +22,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["name", "prefix", "organization__name", "organization__slug"]
     date_hierarchy = "created_at"
-    # `digest` is left out everywhere; everything but the name is what the key was made with
-    # (scope and expiry are cached by every API instance, revocation goes through the action).
-    fields = ["name", "prefix", "organization", "scope", "state", "created_by", "created_at",
-              "expires_at", "revoked_at", "replaces", "created_by_key", "last_used_at",
-              "last_used_ip"]
-    readonly_fields = [f for f in fields if f != "name"]
+    fields = KEY_FIELDS
+    readonly_fields = [f for f in KEY_FIELDS if f != "name"]
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:

@@ -2,7 +2,7 @@
 only ever sees its own organization's keys and usage."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -20,6 +20,7 @@ from apps.accounts.models import Organization, Role, User
 from apps.common.api import NewestFirst, documented
 
 from . import serializers as s
+from .authentication import principal_of
 from .models import ApiKey
 from .principal import Principal
 from .selectors import keys_of, usage_of
@@ -37,7 +38,7 @@ EXAMPLE_NEW = {**EXAMPLE_KEY, "last_used_at": None, "last_used_ip": None,
 def _manager(request: Request) -> Principal:
     """Keys are managed by an owner/admin session, or by a read-write key — which reaches only
     itself and the keys it created (a leaked key cannot take over the others)."""
-    principal: Principal = request.user
+    principal = principal_of(request)
     if principal.key_id is None and principal.role not in (Role.OWNER, Role.ADMIN):
         raise exceptions.PermissionDenied("Only owners and admins manage API keys.")
     return principal
@@ -53,7 +54,7 @@ def _managed_key(request: Request, key_id: int) -> ApiKey:
 
 def _viewer(request: Request) -> Principal:
     """Keys and usage are shown to members (not viewers) and to read-write keys."""
-    principal: Principal = request.user
+    principal = principal_of(request)
     allowed = principal.can_write if principal.key_id is not None \
         else principal.role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
     if not allowed:
@@ -70,7 +71,7 @@ def _key_of(principal: Principal) -> ApiKey | None:
 
 
 def _own_key(request: Request, key_id: int) -> ApiKey:
-    return get_object_or_404(keys_of(request.user.organization_id), pk=key_id)
+    return get_object_or_404(keys_of(principal_of(request).organization_id), pk=key_id)
 
 
 class KeyList(generics.ListCreateAPIView):
@@ -78,7 +79,7 @@ class KeyList(generics.ListCreateAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[ApiKey]:
-        return keys_of(self.request.user.organization_id)
+        return keys_of(principal_of(self.request).organization_id)
 
     @documented("Your organization's API keys, newest first (prefixes only; keys are never "
                 "shown again).", EXAMPLE_KEY,
@@ -144,16 +145,17 @@ class Usage(APIView):
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last day; default: today")])
     def get(self, request: Request) -> Response:
         principal = _viewer(request)
-        bounds = {}
+        bounds: dict[str, date] = {}
         for name in ("from", "to"):
             raw = request.query_params.get(name)
             if raw is not None:
                 try:
-                    bounds[name] = parse_date(raw)
+                    day = parse_date(raw)
                 except ValueError:
-                    bounds[name] = None
-                if bounds[name] is None or not 1970 <= bounds[name].year <= 9000:
+                    day = None
+                if day is None or not 1970 <= day.year <= 9000:
                     raise exceptions.ValidationError({name: "A date like 2026-11-26."})
+                bounds[name] = day
         end = bounds.get("to") or timezone.now().date()
         start = bounds.get("from") or end - timedelta(days=29)
         if start > end or (end - start).days > 366:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import permissions
+from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
@@ -24,6 +24,15 @@ class PrincipalAuthentication(SessionAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller, for the API's views: PrincipalAuthentication made request.user a Principal,
+    and ScopePermission (every view's) lets nobody else through."""
+    principal = request.user
+    if not isinstance(principal, Principal):
+        raise exceptions.NotAuthenticated()
+    return principal
 
 
 class ScopePermission(permissions.BasePermission):

@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import cast
 
+import redis.asyncio
 from django.conf import settings
+from redis.commands.core import AsyncScript
 
 LEASE_SECONDS = 90  # > 2 heartbeats: a live connection never lapses
 PREFIX = "op:ws:org:"
@@ -31,25 +34,27 @@ class ConnectionSlots:
         self.local: dict[str, dict[str, float]] = {}
         self.lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._redis = None
-        self._acquire = None
+        self._redis: redis.asyncio.Redis | None = None
+        self._acquire: AsyncScript | None = None
 
-    def _client(self):
+    def _client(self) -> redis.asyncio.Redis:
         # An asyncio Redis pool belongs to the loop it was made on (one per server process).
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            import redis.asyncio
-
+        if self._redis is None or self._loop is not loop:
             self._loop = loop
             self._redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
             self._acquire = self._redis.register_script(ACQUIRE)
         return self._redis
 
+    def _acquire_script(self) -> AsyncScript:
+        self._client()
+        # _client() registered the script with the pool it made; neither is None from then on.
+        return cast(AsyncScript, self._acquire)
+
     async def acquire(self, organization_id: int, connection: str, cap: int) -> bool:
         now = time.time()
         if settings.REDIS_URL:
-            self._client()
-            return bool(await self._acquire(
+            return bool(await self._acquire_script()(
                 keys=[f"{PREFIX}{organization_id}"],
                 args=[now, now + LEASE_SECONDS, cap, connection, LEASE_SECONDS * 2]))
         with self.lock:

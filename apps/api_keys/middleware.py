@@ -12,13 +12,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.gzip import GZipMiddleware
 
 from apps.common.api import conditional_response, error_response
 from apps.feeds.pair_state import latest_body_key
 
 from . import runtime
-from .principal import Principal, from_key, from_session, presented_key
+from .principal import Principal, PrincipalRequest, from_key, from_session, presented_key
 from .throttle import Caller, Decision, Window, tier_limits
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ _serializer = RedisSerializer()  # how the cache stored what the throttle script
 
 
 class ApiMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.gzip = GZipMiddleware(get_response)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: PrincipalRequest) -> HttpResponseBase:
         path = request.path_info
         if not path.startswith(API_PATH):
             return self.get_response(request)
@@ -53,9 +54,11 @@ class ApiMiddleware:
         prefetch = _prefetch_key(path)
         decision = self._hit(request, principal, prefetch)
         if decision is not None and decision.revoked:
-            runtime.forget_key(principal.key_id, revoked=False)
+            if principal.key_id is not None:  # always: only keys are ever revoked
+                runtime.forget_key(principal.key_id, revoked=False)
             return error_response(401, "invalid_key", "The API key is malformed, unknown, "
                                   "revoked or expired.", headers=AUTHENTICATE)
+        response: HttpResponseBase
         if decision is not None and not decision.allowed:
             response = error_response(
                 429, "rate_limited", f"Too many requests; retry in {decision.retry_after} s.",
@@ -72,7 +75,7 @@ class ApiMiddleware:
         if decision is not None:
             _rate_limit_headers(response, decision)
         response = self.gzip.process_response(request, response)
-        if principal.key_id and not response.streaming:
+        if principal.key_id and isinstance(response, HttpResponse):  # not streamed: has content
             runtime.record_bytes(principal.key_id, len(response.content))
         return response
 
@@ -98,7 +101,7 @@ def _prefetch_key(path: str) -> str:
     return cache.make_key(latest_body_key(match.group(1)))
 
 
-def _rate_limit_headers(response: HttpResponse, decision: Decision) -> None:
+def _rate_limit_headers(response: HttpResponseBase, decision: Decision) -> None:
     tightest = decision.tightest
     response["X-RateLimit-Limit"] = str(tightest.limit.quota)
     response["X-RateLimit-Remaining"] = str(tightest.remaining)

@@ -38,6 +38,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
 
+    # Not columns: set on instances for one response only.
+    status: str  # the keys page's "active" / "expiring" / "expired" / "revoked"
+    key: str  # the plaintext of a key just created or rotated, shown this once
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "-created_at"])]

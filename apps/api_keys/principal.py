@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
+from apps.accounts.http import OrganizationRequest
 from apps.accounts.models import Role
 
 from . import keys
@@ -35,6 +36,13 @@ class Principal:
     @property
     def subject(self) -> str:
         return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
+
+
+class PrincipalRequest(OrganizationRequest):
+    """A request to the API after ApiMiddleware identified its caller (DRF's authentication
+    reads it from here)."""
+
+    api_principal: Principal
 
 
 class KeyCache:

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from rest_framework import serializers
 
 from .models import ApiKey, ApiUsage
@@ -5,7 +7,8 @@ from .models import ApiKey, ApiUsage
 
 class ApiKeySerializer(serializers.ModelSerializer):
     created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
-    replaces = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    replaces: serializers.PrimaryKeyRelatedField[ApiKey] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True)
     active = serializers.SerializerMethodField()
 
     class Meta:

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 
 from .usage import LAST_USED_KEY, USAGE_PREFIX, UsageBuffer, utc_day
@@ -158,8 +159,6 @@ class Caller:
 
 class RedisThrottle:
     def __init__(self, url: str, buffer: UsageBuffer) -> None:
-        import redis
-
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(SCRIPT)
         self.buffer = buffer
@@ -199,7 +198,9 @@ class RedisThrottle:
         usage: dict[tuple[str, int], tuple[int, int]] = {}
         for name in self.client.scan_iter(match=f"{USAGE_PREFIX}*", count=500):
             with self.client.pipeline(transaction=True) as pipe:
-                fields, _ = pipe.hgetall(name).delete(name).execute()
+                pipe.hgetall(name)
+                pipe.delete(name)
+                fields, _ = pipe.execute()
             day = name.decode().removeprefix(USAGE_PREFIX)
             for field, value in fields.items():
                 key_id, _, kind = field.decode().partition(":")
@@ -207,7 +208,9 @@ class RedisThrottle:
                 usage[(day, int(key_id))] = (calls + int(value), size) if kind == "calls" \
                     else (calls, size + int(value))
         with self.client.pipeline(transaction=True) as pipe:
-            last, _ = pipe.hgetall(LAST_USED_KEY).delete(LAST_USED_KEY).execute()
+            pipe.hgetall(LAST_USED_KEY)
+            pipe.delete(LAST_USED_KEY)
+            last, _ = pipe.execute()
         return usage, {int(k): v.decode() for k, v in last.items()}
 
     def restore_usage(self, usage: dict[tuple[str, int], tuple[int, int]],

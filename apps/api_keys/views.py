@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts.http import AuthenticatedRequest
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
@@ -101,7 +102,7 @@ def _page(request: HttpRequest, membership: Membership, *, form: CreateKeyForm |
 @organization_member_required
 @require_GET
 @never_cache
-def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
+def api_keys(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_API_KEYS)
     return _page(request, membership)
 
@@ -110,7 +111,7 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @never_cache
 @sensitive_variables()
-def create(request: HttpRequest, membership: Membership) -> HttpResponse:
+def create(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.MANAGE_API_KEYS)
     form = CreateKeyForm(request.POST)
     if form.is_valid():
@@ -133,7 +134,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @never_cache
 @sensitive_variables()
-def rotate(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
+def rotate(request: AuthenticatedRequest, membership: Membership, key_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_API_KEYS)
     key = _own_key(membership, key_id)
     try:
@@ -152,7 +153,7 @@ def rotate(request: HttpRequest, membership: Membership, key_id: int) -> HttpRes
 
 @organization_member_required
 @require_POST
-def revoke(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
+def revoke(request: AuthenticatedRequest, membership: Membership, key_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_API_KEYS)
     key = _own_key(membership, key_id)
     if key.revoked_at is not None:

@@ -59,6 +59,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's handler500 answers with the JSON body for /api/
+    # DRF answers only its own exceptions (Http404 and PermissionDenied were converted above).
+    assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, exceptions.ValidationError):
         message, details = "The request is invalid; see details.", response.data
         code = "invalid_request"
@@ -79,7 +81,7 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "id"
 
     @property
-    def max_page_size(self) -> int:
+    def max_page_size(self) -> int:  # type: ignore[override]  # read-only: from settings, live
         return settings.OP_API_MAX_PAGE_SIZE
 
     def get_page_size(self, request: Any) -> int:

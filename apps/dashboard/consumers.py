@@ -29,7 +29,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        self.counter = f"ws:connections:{user.pk}"
+        self.counter: str | None = f"ws:connections:{user.pk}"
         await cache.aadd(self.counter, 0, timeout=3600)
         if await cache.aincr(self.counter) > settings.OP_WS_MAX_CONNECTIONS_PER_USER:
             await cache.adecr(self.counter)
@@ -42,8 +42,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
-        if getattr(self, "counter", None):
-            await cache.adecr(self.counter)
+        counter = getattr(self, "counter", None)
+        if counter:
+            await cache.adecr(counter)
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, one hop to its

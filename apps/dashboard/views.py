@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.accounts.http import AuthenticatedRequest
 from apps.accounts.permissions import Action, can
 from apps.feeds.health import feed_health, protocol_health
 from apps.feeds.models import Chain, Feed, Pair, QuarantinedRead, WatchedPair
@@ -27,7 +28,7 @@ SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(day
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedRequest) -> HttpResponse:
     pairs = Pair.objects.select_related("base", "quote").filter(feeds__enabled=True)
     query = request.GET.get("q", "").strip()
     if query:
@@ -43,13 +44,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     watchlist_only = request.GET.get("watchlist") == "1"
     if watchlist_only:
         pairs = pairs.filter(pk__in=watched)
-    pairs = list(pairs.distinct().order_by("slug"))
-    states = pair_states(pairs)
+    shown = list(pairs.distinct().order_by("slug"))
+    states = pair_states(shown)
     consensus = {pk: Decimal(s["consensus"]) if s["consensus"] else None
                  for pk, s in states.items()}
-    changes = changes_24h([p.pk for p in pairs], consensus, timezone.now())
+    changes = changes_24h([p.pk for p in shown], consensus, timezone.now())
     rows = [(pair, states.get(pair.pk), changes.get(pair.pk), pair.pk in watched)
-            for pair in pairs]
+            for pair in shown]
     template = "feeds/_overview_rows.html" if request.htmx else "feeds/overview.html"
     return render(request, template, {
         "rows": rows, "query": query, "protocol": request.GET.get("protocol", ""),
@@ -60,7 +61,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def pair_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def pair_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     pair = get_object_or_404(Pair.objects.select_related("base", "quote"), slug=slug)
     state = pair_states([pair])[pair.pk]
     feeds = list(Feed.objects.filter(pk__in=[row["feed"] for row in state["feeds"]]))
@@ -103,7 +104,7 @@ def pair_history(request: HttpRequest, slug: str) -> JsonResponse:
 
 @login_required
 @require_POST
-def watch(request: HttpRequest, slug: str) -> HttpResponse:
+def watch(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     pair = get_object_or_404(Pair, slug=slug)
     if request.membership is None:
         return redirect("overview")
@@ -116,7 +117,7 @@ def watch(request: HttpRequest, slug: str) -> HttpResponse:
 # --- ingestion health (is the platform itself reading every source on time?) ---------------
 
 @login_required
-def health(request: HttpRequest) -> HttpResponse:
+def health(request: AuthenticatedRequest) -> HttpResponse:
     sources = ingestion_health(timezone.now())
     template = "protocols/_health_rows.html" if request.htmx else "protocols/health.html"
     return render(request, template, {"sources": sources, "paused": is_paused(),

@@ -29,13 +29,14 @@ def source_sha256(source: str) -> str:
 
 
 def compiler_version() -> str:
-    import vyper
+    import vyper  # a dev dependency, only for compiling (see the module docstring)
 
     return f"vyper {vyper.__version__}"
 
 
 def compile_contract(path: Path) -> dict[str, Any]:
     """Compile one ``.vy`` file in-process and return its artifact dict."""
+    # vyper is a dev dependency, only for compiling (see the module docstring).
     import vyper
     from vyper.compiler.settings import OptimizationLevel, Settings
 

@@ -16,13 +16,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import RPCEndpoint
 
 from apps.common.processes import die_with_parent
-
-if TYPE_CHECKING:
-    from web3 import Web3
-    from web3.contract import Contract
 
 DEVNET_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = DEVNET_DIR.parents[1]
@@ -133,8 +133,6 @@ class AnvilNode:
         return os.pread(fd, size - start, start).decode("utf-8", "replace")
 
     def web3(self) -> Web3:
-        from web3 import Web3
-
         return Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 10}))
 
     def __enter__(self) -> AnvilNode:
@@ -145,11 +143,9 @@ class AnvilNode:
 
 
 def _chain_id_at(url: str) -> int | None:
-    from web3 import Web3
-
     provider = Web3.HTTPProvider(url, request_kwargs={"timeout": 1})
     try:
-        response = provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
+        response = provider.make_request("eth_chainId", [])
     except Exception:  # connection refused while anvil boots
         return None
     result = response.get("result")
@@ -222,7 +218,7 @@ def start_anvil(
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     """Raw JSON-RPC call (anvil_*, evm_*); raises RPCError on an error reply."""
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    response = w3.provider.make_request(RPCEndpoint(method), list(params))
     if response.get("error"):
         raise RPCError(f"{method}: {response['error']}")
     return response.get("result")
@@ -245,7 +241,10 @@ def deploy(w3: Web3, artifact_name: str, *args: Any, sender: str | None = None) 
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
     if receipt["status"] != 1:
         raise RPCError(f"deploying {artifact_name} reverted (tx {tx_hash.to_0x_hex()})")
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    address = receipt["contractAddress"]
+    if address is None:
+        raise RPCError(f"deploying {artifact_name} created no contract (tx {tx_hash.to_0x_hex()})")
+    return w3.eth.contract(address=address, abi=artifact["abi"])
 
 
 def install_multicall3(w3: Web3) -> Contract:
@@ -253,4 +252,5 @@ def install_multicall3(w3: Web3) -> Contract:
     deployed = deploy(w3, "Multicall3")
     code = w3.eth.get_code(deployed.address)
     rpc(w3, "anvil_setCode", MULTICALL3_ADDRESS, "0x" + bytes(code).hex())
-    return w3.eth.contract(address=MULTICALL3_ADDRESS, abi=load_artifact("Multicall3")["abi"])
+    return w3.eth.contract(address=Web3.to_checksum_address(MULTICALL3_ADDRESS),
+                           abi=load_artifact("Multicall3")["abi"])

@@ -11,6 +11,7 @@ Errors are JSON: {"error": "..."} with HTTP 400 or 404.
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 from urllib import error as urlerror
 from urllib import request as urlrequest
 
@@ -93,7 +94,7 @@ class DevnetClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> object:
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:  # JSON
         data = json.dumps(body).encode() if body is not None else None
         req = urlrequest.Request(  # noqa: S310 (a configured loopback http URL)
             self.base_url + path, data=data, method=method,

@@ -8,8 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 logger = logging.getLogger(__name__)
 
 
+class NamedServer(ThreadingHTTPServer):
+    name: str  # what its handlers' log lines start with
+
+
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server: NamedServer
 
     def log_message(self, format: str, *args) -> None:  # one debug line per request
         logger.debug("%s: " + format, self.server.name, *args)
@@ -38,7 +43,7 @@ class LoopbackServer:
     name = "devnet-http"
 
     def __init__(self, port: int) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.handler_class())
+        self.server = NamedServer(("127.0.0.1", port), self.handler_class())
         self.server.daemon_threads = True
         self.server.name = self.name
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from eth_hash.auto import keccak
 from eth_keys import keys
@@ -57,7 +57,7 @@ Fault = Literal[
     "parsed_mismatch",  # `parsed` price of the first feed differs from the signed one
     "unknown_guardian_set",  # signed by the devnet keys but naming the next set index
 ]
-FAULTS: tuple[str, ...] = Fault.__args__  # type: ignore[attr-defined]
+FAULTS: tuple[str, ...] = get_args(Fault)
 
 
 def devnet_guardian_keys(

@@ -14,6 +14,9 @@ class RpcProxy(LoopbackServer):
         self.chain = chain
         self.name = f"rpc-proxy:{chain}"
         self.upstream = urlsplit(upstream)
+        if self.upstream.hostname is None:
+            raise ValueError(f"the upstream RPC URL {upstream!r} names no host")
+        self.upstream_host: str = self.upstream.hostname
         self.faults = faults
         super().__init__(port)
 
@@ -34,7 +37,7 @@ class RpcProxy(LoopbackServer):
                     })
                     return
                 connection = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
+                    proxy.upstream_host, proxy.upstream.port, timeout=60
                 )
                 try:
                     connection.request("POST", proxy.upstream.path or "/", body,

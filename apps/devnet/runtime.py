@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -61,7 +62,7 @@ def feed_spec(feed: Feed) -> FeedSpec:
 
 class Devnet:
     def __init__(self, config: DevnetConfig, feeds: list[FeedSpec], assets: dict[str, str],
-                 http_feeds: list[FeedSpec] = ()) -> None:
+                 http_feeds: Sequence[FeedSpec] = ()) -> None:
         self.config = config
         self.feeds = feeds  # on-chain: the market loop publishes them
         self.http_feeds = list(http_feeds)  # off-chain: the simulators serve them on request
@@ -98,7 +99,9 @@ class Devnet:
         for feed in all_feeds:
             for asset in (feed.pair.base, feed.pair.quote):
                 assets[asset.symbol] = asset.kind
-        onchain, offchain, unserved = [], [], Counter()
+        onchain: list[FeedSpec] = []
+        offchain: list[FeedSpec] = []
+        unserved: Counter[str] = Counter()
         for feed in all_feeds:
             if feed.source_kind == Feed.SourceKind.EVM and feed.chain:
                 if feed.chain.slug in chain_slugs and feed.protocol.slug in ONCHAIN:
@@ -125,7 +128,7 @@ class Devnet:
             )
         for feed in self.feeds:
             price = self.market.pair_price(feed.base, feed.quote)
-            ONCHAIN[feed.protocol].deploy(self.chains[feed.chain], feed, price)
+            ONCHAIN[feed.protocol].deploy(self._chain_of(feed), feed, price)
         logger.info("devnet deployed %d feed contracts on %s", len(self.feeds),
                     ", ".join(self.chains))
         self.tick()  # every feed publishes once before anyone reads
@@ -212,7 +215,7 @@ class Devnet:
                 continue
             value = int((price.scaleb(feed.decimals)).to_integral_value(ROUND_HALF_EVEN))
             try:
-                simulator.publish(self.chains[feed.chain], feed, value, chain_time)
+                simulator.publish(self._chain_of(feed), feed, value, chain_time)
             except Exception:  # one feed's failure must not stop the market
                 logger.exception("devnet could not publish %s", feed.key)
                 continue
@@ -221,6 +224,12 @@ class Devnet:
             feed.published += 1
             published += 1
         return published
+
+    def _chain_of(self, feed: FeedSpec) -> ChainContext:
+        """An on-chain feed's chain (every feed in self.feeds is on-chain)."""
+        if feed.chain is None:
+            raise ValueError(f"{feed.key} is not an on-chain feed")
+        return self.chains[feed.chain]
 
     def _apply_market_faults(self) -> None:
         moved = {f.target: f.params["percent"] for f in self.faults.active() if f.kind == "move"}

@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from . import partitions
@@ -43,6 +46,7 @@ class EstimatedCountPaginator(Paginator):
     planner's estimate for the unfiltered list and a bounded count otherwise."""
 
     BOUND = 10_000
+    object_list: QuerySet[Any]  # the admin's changelist paginates querysets
 
     @cached_property
     def count(self) -> int:

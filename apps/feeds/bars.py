@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from .models import ConsensusBar, FeedBar, OhlcBar, Resolution
+from .models import ConsensusBar, FeedBar, Resolution
 
 RESOLUTIONS = (Resolution.MINUTE, Resolution.HOUR, Resolution.DAY)
 
@@ -23,7 +23,7 @@ RESOLUTIONS = (Resolution.MINUTE, Resolution.HOUR, Resolution.DAY)
 class Series:
     """A kind of price series that has rollups: its bar model and key column."""
 
-    model: type[OhlcBar]
+    model: type[FeedBar] | type[ConsensusBar]
     key: str  # column of the bar table naming the series, e.g. "feed_id"
 
     @property

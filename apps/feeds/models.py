@@ -103,7 +103,7 @@ class Feed(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.chain.name if self.chain_id else "off-chain"
+        where = self.chain.name if self.chain_id and self.chain else "off-chain"
         return f"{self.protocol} {self.pair} ({where})"
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -103,9 +104,11 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
             cached_rates[bridge] = (cache.get(state_key(bridge)) or {}).get("consensus")
         return cached_rates[bridge]
 
-    history = []  # consensus points, rolled up into the pairs' consensus OHLC bars
+    history: list[tuple[int, Decimal, datetime]] = []  # consensus points, rolled up into bars
     for pair_id, pair in pairs.items():
-        votes, rows, prices = [], [], {}
+        votes: list[Vote] = []
+        rows: list[dict[str, Any]] = []
+        prices: dict[int, Decimal] = {}
         for feed in feeds_by_base[pair.base_id]:
             same = feed.pair_id == pair_id
             converted = (not same and pair.quote.symbol == "USD"
@@ -126,7 +129,7 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
                 price = price * Decimal(rate) if rate else None
             if price is not None:
                 prices[feed.pk] = price
-            if (price is not None and verdict.status == FeedStatus.FRESH
+            if (price is not None and obs is not None and verdict.status == FeedStatus.FRESH
                     and obs.verified is not False):
                 votes.append(Vote(feed.pk, feed.protocol.slug, price,
                                   obs.source_ts.timestamp(),
@@ -152,10 +155,10 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
             "consensus": str(result.price) if result.available else None,
             "reason": result.reason, "votes": len(result.votes), "feeds": rows,
         }
-        if result.available:
+        if result.price is not None:  # result.available
             history.append((pair_id, result.price, now))
     public = {pair_id: public_state(summarise(state)) for pair_id, state in states.items()}
-    cached = {}
+    cached: dict[str, Any] = {}
     for pair_id, state in states.items():
         cached[state_key(pair_id)] = state
         cached[latest_body_key(state["pair"])] = latest_body(public[pair_id])
@@ -163,9 +166,9 @@ def refresh_pairs(pair_ids: Iterable[int], *, now: datetime | None = None) -> di
     if history:
         record_consensus_points(history)
     publish_states(states, public)
-    for receiver, result in pairs_refreshed.send_robust(sender=Pair, states=states):
-        if isinstance(result, Exception):
-            logger.error("pairs_refreshed receiver %s failed", receiver, exc_info=result)
+    for receiver, returned in pairs_refreshed.send_robust(sender=Pair, states=states):
+        if isinstance(returned, Exception):
+            logger.error("pairs_refreshed receiver %s failed", receiver, exc_info=returned)
     return states
 
 

@@ -2,6 +2,8 @@
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from statistics import median
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -84,9 +86,9 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
     if raw and is_feed and step <= RAW_HISTORY_MAX_STEP:
         cutoff = retention.retention_cutoff(now)
         if cutoff is None or start >= cutoff:
-            raw = _raw_history(feed_or_pair.pk, start, end, points)
-            if raw is not None:
-                return raw
+            raw_bars = _raw_history(feed_or_pair.pk, start, end, points)
+            if raw_bars is not None:
+                return raw_bars
     resolution = next(r for r in (86400, 3600, 60) if step % r == 0)
     if resolution == 60:
         minute_cutoff = retention.minute_bar_cutoff(now)
@@ -100,8 +102,8 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
                     start__gte=first, start__lt=end)
             .order_by("start")
             .values_list("start", "open", "high", "low", "close", "count"))
-    bars = []
-    current = None
+    bars: list[Bar] = []
+    current: list[Any] | None = None  # [start, open, high, low, close, count] of the open bar
     for bucket, open_, high, low, close, count in rows:
         bar_start = bucket if step == resolution else align(bucket, step)
         if current is not None and current[0] == bar_start:
@@ -113,11 +115,16 @@ def history(feed_or_pair: Feed | Pair, start: datetime, end: datetime, *, points
             current[5] += count
             continue
         if current is not None:
-            bars.append(Bar(*current, step))
+            bars.append(_bar(current, step))
         current = [bar_start, open_, high, low, close, count]
     if current is not None:
-        bars.append(Bar(*current, step))
+        bars.append(_bar(current, step))
     return bars
+
+
+def _bar(acc: list[Any], seconds: int) -> Bar:
+    start, open_, high, low, close, count = acc
+    return Bar(start, open_, high, low, close, count, seconds)
 
 
 def latest_bar(feed_or_pair: Feed | Pair, resolution: int = 60) -> Bar | None:
@@ -173,8 +180,6 @@ def changes_24h(pair_ids: list[int], consensus: dict[int, Decimal | None],
                 now: datetime) -> dict[int, Decimal]:
     """Percent change of each pair's consensus over 24 h: against the median opening price of
     its feeds' hourly bars 24 h ago (one query for every pair)."""
-    from statistics import median
-
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=24)
     opens: dict[int, list[Decimal]] = {}
     rows = FeedBar.objects.filter(resolution=3600, start=start, feed__pair_id__in=pair_ids,

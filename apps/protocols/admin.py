@@ -1,5 +1,8 @@
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
 from apps.feeds.models import Feed
 
@@ -12,6 +15,9 @@ from .models import (
     SyncRun,
 )
 from .selectors import feed_configuration
+
+if TYPE_CHECKING:  # django-stubs' helper; a development dependency, not installed in production
+    from django_stubs_ext import WithAnnotations
 
 
 # Feeds are registered here, not in the feeds app: what a feed needs before it can be read
@@ -33,17 +39,21 @@ class FeedAdmin(admin.ModelAdmin):
         return feed_configuration(feed)
 
 
+class _FeedCount(TypedDict):
+    feed_count: int
+
+
 @admin.register(Protocol)
 class ProtocolAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "feed_count", "website"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Protocol]:
         return super().get_queryset(request).annotate(feed_count=Count("feeds"))
 
     @admin.display(ordering="feed_count", description="feeds")
-    def feed_count(self, obj: Protocol) -> int:
+    def feed_count(self, obj: "WithAnnotations[Protocol, _FeedCount]") -> int:
         return obj.feed_count
 
 

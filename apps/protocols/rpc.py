@@ -67,7 +67,7 @@ class JsonRpcClient:
         if isinstance(replies, dict):
             replies = [replies]
         by_id = {reply.get("id"): reply for reply in replies if isinstance(reply, dict)}
-        results = []
+        results: list[Any] = []  # values and RpcErrors
         for request in payload:
             reply = by_id.get(request["id"])
             if reply is None:
@@ -86,7 +86,7 @@ class JsonRpcClient:
         self.calls.update(method for method, _ in calls)
         return results
 
-    def _post_with_retries(self, body: object) -> Any:
+    def _post_with_retries(self, body: Any) -> Any:  # a JSON-RPC request or batch
         attempt = 0
         while True:
             try:
@@ -99,7 +99,7 @@ class JsonRpcClient:
                 time.sleep(delay)
                 attempt += 1
 
-    def _post(self, body: object) -> Any:
+    def _post(self, body: Any) -> Any:
         self.http_requests += 1
         try:
             response = self.session.post(self.url, json=body, timeout=self.timeout)

@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 
-from apps.feeds.models import Feed
+from apps.feeds.models import Feed, PriceObservation
 
+from .breaker import Breaker, State
 from .models import FeedReadState, Protocol, SyncRun
 from .rpc import rpc_setting, rpc_url
 
@@ -37,13 +38,11 @@ def ingestion_delays(now: datetime) -> dict[tuple[int, int | None], str]:
     """(protocol id, chain id or None) -> why our own reading of that source is delayed:
     no sync run for OP_INGESTION_DELAY_SECONDS (the sync engine notes each run's time in the
     cache), or its circuit breaker is open. Sources that are fine are absent."""
-    from .breaker import Breaker, State
-
     limit = timedelta(seconds=settings.OP_INGESTION_DELAY_SECONDS)
     sources = set(Feed.objects.filter(enabled=True).values_list(
         "protocol_id", "protocol__slug", "chain_id", "chain__slug"))
     last_runs = cache.get_many([last_sync_key(p, c) for p, _, c, _ in sources])
-    delays = {}
+    delays: dict[tuple[int, int | None], str] = {}
     for protocol_id, protocol, chain_id, chain in sources:
         last = last_runs.get(last_sync_key(protocol_id, chain_id))
         if last is None or now - last > limit:
@@ -71,8 +70,6 @@ def source_health(now: datetime) -> tuple[dict[tuple[int, int | None], str],
 def ingestion_health(now: datetime, window: timedelta = timedelta(hours=1)) -> list[dict]:
     """Per source (protocol on a chain, or an off-chain protocol): runs, latency, errors and
     breaker state over `window`, and whether our reading of it is delayed."""
-    from .breaker import Breaker
-
     delays = ingestion_delays(now)
     rows = (SyncRun.objects.filter(started_at__gte=now - window)
             .values("protocol_id", "protocol__name", "protocol__slug", "chain_id", "chain__slug",
@@ -98,8 +95,6 @@ def source_latencies(protocol: Protocol, now: datetime, window: timedelta = time
                      sample: int = 5000) -> dict[str, float] | None:
     """Percentiles of fetched-at minus source time (seconds) of the protocol's recent
     observations — how late values reach us after the source stamps them."""
-    from apps.feeds.models import PriceObservation
-
     rows = (PriceObservation.objects.filter(feed__protocol=protocol,
                                             fetched_at__gte=now - window)
             .order_by("-fetched_at").values_list("fetched_at", "source_ts")[:sample])

@@ -33,6 +33,8 @@ def sse_events(response: requests.Response) -> Iterator[str]:
     for line in response.iter_lines(decode_unicode=True):
         if line is None:
             continue
+        if isinstance(line, bytes):  # requests had no encoding to decode with; SSE is UTF-8
+            line = line.decode("utf-8", "replace")
         if line == "":
             if data:
                 yield "\n".join(data)

@@ -97,8 +97,8 @@ def references(feed: Feed, this_tick: dict[int, Decimal]) -> list[Decimal]:
     if feed.pk not in _state.pair_feeds.get(feed.pair_id, ()):
         _state.pair_feeds = feeds_by_pair()
     peers = _state.pair_feeds.get(feed.pair_id, set()) - {feed.pk}
-    others = [this_tick.get(pk, _state.latest.get(pk)) for pk in peers]
-    others = [price for price in others if price is not None]
+    prices = [this_tick.get(pk, _state.latest.get(pk)) for pk in peers]
+    others = [price for price in prices if price is not None]
     found = [_state.latest.get(feed.pk), statistics.median(others) if others else None]
     return [price for price in found if price is not None]
 
@@ -147,6 +147,7 @@ def _sync_chain(slug: str, client: JsonRpcClient | None) -> list[SyncRun] | None
     if not feeds:
         return None
     chain = feeds[0].chain
+    assert chain is not None  # chain_feeds() selects the feeds on this chain
     if client is None and not rpc_url(chain):
         return None  # shown as "not configured" (selectors.feed_configuration), not a failure
     client = client or rpc_client(chain)
@@ -194,7 +195,7 @@ def _sync_protocol(slug: str) -> list[SyncRun] | None:
     adapter = HTTP_ADAPTERS.get(slug)
     feeds = protocol_feeds(slug) if adapter else []
     waiting_until = cache.get(f"sync:retry_after:{slug}")
-    if not feeds or (waiting_until and time.time() < waiting_until):
+    if adapter is None or not feeds or (waiting_until and time.time() < waiting_until):
         return None
     started, started_at = time.monotonic(), timezone.now()
     breakers = {slug: Breaker(slug, None)}

@@ -6,6 +6,7 @@ settings table is the contract. Project settings use the `OP_` prefix.
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -373,7 +374,7 @@ OP_CHRONICLE_READER = env.str(
 # --- Logging --------------------------------------------------------------------------------------
 OP_LOG_FORMAT = env.str("OP_LOG_FORMAT", default="text")
 OP_LOG_LEVEL = env.str("OP_LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -15,13 +15,16 @@ import threading
 import time
 from collections import OrderedDict
 from decimal import ROUND_HALF_EVEN
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from eth_utils import keccak
 
 from apps.protocols.verification.pyth import PriceFeedMessage
 
-from ..pyth_updates import DevnetGuardians, PythUpdateSigner, devnet_guardian_keys
+from ..loopback import JsonHandler
+from ..pyth_updates import DevnetGuardians, Fault, PythUpdateSigner, devnet_guardian_keys
 from .base import FeedSpec
 from .http import HttpSimulator, Reply, json_reply
 
@@ -94,7 +97,8 @@ class Hermes(HttpSimulator):
         messages = [m for f in feeds if (m := self.message(f, second)) is not None]
         if not messages:
             return None
-        fault = "bad_signature" if self.devnet.faults.find("bad-signature", "pyth") else None
+        fault: Fault | None = (
+            "bad_signature" if self.devnet.faults.find("bad-signature", "pyth") else None)
         slot = int(second * SLOTS_PER_SECOND)
         signed = self.signer.build(messages, slot=slot, timestamp=second, fault=fault)
         return signed.hermes_json()
@@ -141,8 +145,10 @@ class Hermes(HttpSimulator):
             }})
         return items
 
-    def handler_class(self):
-        base = super().handler_class()
+    def handler_class(self) -> type[JsonHandler]:
+        # HttpSimulator's handler, a class made per instance: mypy cannot check a base class
+        # that is not known statically, so it is Any here.
+        base: Any = super().handler_class()
         simulator = self
 
         class Handler(base):
@@ -153,8 +159,6 @@ class Hermes(HttpSimulator):
                     super().do_GET()
 
             def _stream(self) -> None:
-                from urllib.parse import parse_qsl, urlsplit
-
                 query = parse_qsl(urlsplit(self.path).query)
                 if simulator.api_key and (self.headers.get("Authorization")
                                           != f"Bearer {simulator.api_key}"):

@@ -8,6 +8,7 @@ sent in the same JSON-RPC batch request.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from eth_abi.exceptions import DecodingError
 
@@ -73,7 +74,10 @@ class EvmAdapter(Adapter):
 
     def read(self, feeds: Sequence[Feed], *, now: datetime, client: JsonRpcClient | None = None
              ) -> ReadResult:
-        client = client or rpc_client(feeds[0].chain)
+        if client is None:
+            chain = feeds[0].chain
+            assert chain is not None  # an EVM feed is on a chain
+            client = rpc_client(chain)
         block_number = int(client.call("eth_blockNumber", []), 16)
         return read_chain(client, {self: list(feeds)}, block_number=block_number,
                           fetched_at=now)[self.protocol]
@@ -210,7 +214,8 @@ def read_chain(
         if failure is not None:
             target.problems.append(problem(feed, failure.kind, failure.reason, failure.detail))
             continue
-        decoded = adapter.decode(feed, found, block, fetched_at)
+        # No Failure among them (just checked): every outcome is a CallResult.
+        decoded = adapter.decode(feed, cast(list[CallResult], found), block, fetched_at)
         if isinstance(decoded, Problem):
             target.problems.append(decoded)
         else:

@@ -222,6 +222,8 @@ def _parse_point(obj: Any, where: str) -> DataPoint:
             value = _b64(value, "value")
         elif isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise MalformedPackage("value must be a number or a base64 string")
+        elif isinstance(value, int):
+            value = Decimal(value)  # exact, as DataPoint itself would make it
         return DataPoint(
             feed_id=feed_id,
             value=value,
@@ -483,7 +485,7 @@ def verify_feed(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     allowed = {address.lower() for address in authorised}
-    best: dict[str, tuple[SignedValue, int]] = {}
+    best: dict[str, tuple[SignedValue, tuple[int, int]]] = {}  # signer -> (value, rank)
     problems: list[PackageProblem] = []
     for package in packages:
         point = package.point(feed_id)

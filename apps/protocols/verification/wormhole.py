@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from eth_hash.auto import keccak
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import to_checksum_address
 
@@ -253,9 +254,9 @@ def recover_guardian(digest: bytes, signature: GuardianSignature) -> bytes:
         ) from None
 
 
-def sign_digest(digest: bytes, private_key: bytes | keys.PrivateKey, index: int) -> bytes:
+def sign_digest(digest: bytes, private_key: bytes | PrivateKey, index: int) -> bytes:
     """A 66-byte VAA signature entry (RFC 6979, deterministic). For the devnet and tests."""
-    key = private_key if isinstance(private_key, keys.PrivateKey) else keys.PrivateKey(private_key)
+    key = private_key if isinstance(private_key, PrivateKey) else PrivateKey(private_key)
     signature = key.sign_msg_hash(digest)
     return GuardianSignature(index, signature.r, signature.s, signature.v).encode()
 

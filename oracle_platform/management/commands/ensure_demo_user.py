@@ -1,4 +1,5 @@
 """Create the local demo login that `make run` prints. Refuses to run with DEBUG off."""
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -21,8 +22,6 @@ class Command(BaseCommand):
         else:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
-        from allauth.account.models import EmailAddress
-
         EmailAddress.objects.update_or_create(
             user=user, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
         )

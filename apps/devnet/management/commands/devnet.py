@@ -33,6 +33,7 @@ class Command(BaseCommand):
             devnet.stop()
             raise CommandError(f"the devnet did not start: {error}") from error
         devnet.publish_addresses()
+        assert devnet.control is not None  # start() made it
         for chain in devnet.config.chains:
             self.stdout.write(
                 f"DEVNET — simulated market: {chain.slug} (chain id {chain.chain_id}) "

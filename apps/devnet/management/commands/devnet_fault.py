@@ -50,8 +50,9 @@ class Command(BaseCommand):
             return
         if action == "kinds":
             for kind, spec in client.fault_kinds().items():
-                params = ", ".join(f"{n}={d}" for n, d in spec["params"].items())
-                self.stdout.write(f"{kind} <{'|'.join(spec['targets'])}> {params}: {spec['help']}")
+                defaults = ", ".join(f"{n}={d}" for n, d in spec["params"].items())
+                self.stdout.write(
+                    f"{kind} <{'|'.join(spec['targets'])}> {defaults}: {spec['help']}")
             return
         if action == "clear":
             cleared = client.clear(None if target in (None, "all") else int(target))

@@ -4,7 +4,8 @@ Resumable: progress is saved after every batch; run the same command again to co
 """
 import re
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -29,7 +30,7 @@ def parse_since(text: str) -> datetime:
         moment = datetime(day.year, day.month, day.day)
     if moment is None:
         raise CommandError(f"--since {text!r}: use a date (2026-10-01), a datetime, or 30d/36h")
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=timezone.UTC)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):
@@ -51,13 +52,18 @@ class Command(BaseCommand):
             raise CommandError(f"{target!r} is neither a feed key nor a protocol with EVM feeds")
         failures = 0
         for feed in feeds:
-            if not rpc_url(feed.chain):
-                self.stderr.write(f"{feed.key}: not configured (set {rpc_setting(feed.chain)})")
+            chain = feed.chain
+            if chain is None:
+                self.stderr.write(f"{feed.key}: an off-chain feed has no chain history to read")
+                failures += 1
+                continue
+            if not rpc_url(chain):
+                self.stderr.write(f"{feed.key}: not configured (set {rpc_setting(chain)})")
                 failures += 1
                 continue
             try:
-                cursor = backfill(feed, start, rpc_client(feed.chain),
-                                  progress=lambda c, f=feed: self._progress(f, c, start))
+                cursor = backfill(feed, start, rpc_client(chain),
+                                  progress=partial(self._progress, feed, since=start))
             except BackfillError as error:
                 self.stderr.write(str(error))
                 failures += 1
