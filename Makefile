@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run        install if needed, migrate, create the demo login, serve on http://$(HOST):$(PORT)/"
-	@echo "make test       static checks (ruff, import-linter, migrations check), then pytest (PYTEST_ARGS='…')"
+	@echo "make test       static checks (ruff, import-linter, mypy, migrations check), then pytest (PYTEST_ARGS='…')"
 	@echo "make check      the static checks alone;  make pytest  the test suite alone"
 	@echo "make bench      benchmarks, one JSON line per result (BENCH=ingest runs one; set DATABASE_URL, REDIS_URL)"
 	@echo "make contracts  rebuild the devnet contracts' ABI + bytecode artifacts"
@@ -48,6 +48,7 @@ lint: install
 # Static checks: style, the layers of docs/architecture.md (import-linter), migrations in step.
 check: lint
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(MANAGE) makemigrations --check --dry-run
 
 pytest: install
