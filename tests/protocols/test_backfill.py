@@ -1,6 +1,6 @@
 """Backfill walks a feed's past on the chain: Chainlink rounds across phases, other protocols'
 update events; interrupted runs resume where they stopped."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -10,6 +10,7 @@ from apps.devnet import chain as evm
 from apps.feeds.models import PriceObservation
 from apps.protocols.adapters.chainlink import split_round_id
 from apps.protocols.backfill import BackfillError, backfill
+from apps.protocols.management.commands.backfill import parse_since
 from apps.protocols.models import BackfillCursor
 from apps.protocols.rpc import JsonRpcClient
 
@@ -120,3 +121,8 @@ def test_command_backfills_a_feed_and_reports_progress(onchain_feeds, capsys):
         call_command("backfill", "nothing-like-this", "--since", "2d")
     with pytest.raises(CommandError, match="--since"):
         call_command("backfill", "chainlink", "--since", "last tuesday")
+
+
+def test_since_accepts_a_date_or_naive_datetime_as_utc():
+    assert parse_since("2026-10-01") == datetime(2026, 10, 1, tzinfo=UTC)
+    assert parse_since("2026-10-01T12:30:00") == datetime(2026, 10, 1, 12, 30, tzinfo=UTC)
