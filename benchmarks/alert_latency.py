@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
@@ -44,8 +44,20 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import override_settings
 
+from apps.accounts.models import Organization
+from apps.alerts.models import DeliveryAttempt, Event, Rule, WebhookEndpoint, WebhookMessage
+from apps.alerts.services.delivery import deliver_webhooks
+from apps.alerts.services.rules import create_rule
+from apps.alerts.services.webhooks import create_endpoint
+from apps.devnet import chain as evm
+from apps.devnet.simulators import ONCHAIN
+from apps.feeds.models import Feed, Pair, PriceObservation
+from apps.feeds.pair_state import state_key
+from apps.protocols.models import SyncRun
+from apps.protocols.services import load_catalog
 from benchmarks.harness import (
     Context,
     Result,
@@ -155,6 +167,7 @@ class Receiver:
         stack.callback(self.server.shutdown)
 
     def url(self, org: int) -> str:
+        assert self.server is not None  # start() made it
         return f"http://{RECEIVER_HOST}:{self.server.server_address[1]}/org-{org}"
 
     def add(self, delivery: Delivery) -> None:
@@ -220,10 +233,6 @@ class Round:
 
 def _alert_latency(context: Context, stack: ExitStack, scratch: str, orgs: int, rounds: int
                    ) -> Iterator[Result]:
-    from apps.feeds.models import Feed, Pair
-    from apps.feeds.pair_state import state_key
-    from apps.protocols.services import load_catalog
-
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="op-alert-bench-")))
     cache.clear()  # stale sync locks and breakers of an earlier run would stall this one
     load_catalog("devnet")
@@ -232,7 +241,8 @@ def _alert_latency(context: Context, stack: ExitStack, scratch: str, orgs: int, 
     Feed.objects.exclude(source_kind=Feed.SourceKind.EVM).update(enabled=False)
     devnet = start_devnet(context, stack, NAME)
     moved = [f for f in devnet.feeds if f"{f.base}-{f.quote}" == PAIR]
-    chains = sorted({f.chain for f in moved}, key=lambda c: -sum(f.chain == c for f in moved))
+    chains = sorted({f.chain for f in moved if f.chain is not None},  # all: on-chain feeds
+                    key=lambda c: -sum(f.chain == c for f in moved))
     base = devnet.market.price("ETH").quantize(Decimal("0.01"))
     threshold = (base * (1 + Decimal(THRESHOLD_BPS) / 10_000)).quantize(Decimal("0.01"))
     _move(devnet, moved, chains, base)  # every vote at the base price before anyone reads
@@ -285,11 +295,6 @@ def _alert_latency(context: Context, stack: ExitStack, scratch: str, orgs: int, 
 def _organizations(devnet: Any, orgs: int, receiver: Receiver, threshold: Decimal) -> None:
     """`orgs` organizations, each with one endpoint and RULES_PER_ORG price rules through the
     services the API and pages use: one about to fire, the rest far from the market."""
-    from apps.accounts.models import Organization
-    from apps.alerts import services
-    from apps.alerts.models import Event
-    from apps.feeds.models import Feed
-
     def price(symbol: str, factor: str) -> str:
         return str((devnet.market.price(symbol) * Decimal(factor)).quantize(Decimal("0.0001")))
 
@@ -312,15 +317,15 @@ def _organizations(devnet: Any, orgs: int, receiver: Receiver, threshold: Decima
     organizations = Organization.objects.bulk_create(
         Organization(name=f"Alert bench {i}", slug=f"alert-bench-{i}") for i in range(orgs))
     for i, organization in enumerate(organizations):
-        services.create_endpoint(organization, url=receiver.url(i),
-                                 events=[Event.ALERT_OPENED, Event.ALERT_RESOLVED])
-        services.create_rule(organization, name=f"ETH above {threshold}", kind="price_above",
-                             scope="pair", target=PAIR, params={"price": str(threshold)},
-                             for_seconds=0, resolve_after_seconds=0)
+        create_endpoint(organization, url=receiver.url(i),
+                        events=[Event.ALERT_OPENED, Event.ALERT_RESOLVED])
+        create_rule(organization, name=f"ETH above {threshold}", kind="price_above",
+                    scope="pair", target=PAIR, params={"price": str(threshold)},
+                    for_seconds=0, resolve_after_seconds=0)
         for k in range(RULES_PER_ORG - 1):
             name, kind, scope, target, value = quiet[(i + k) % len(quiet)]
-            services.create_rule(organization, name=name, kind=kind, scope=scope, target=target,
-                                 params={"price": value}, resolve_after_seconds=60)
+            create_rule(organization, name=name, kind=kind, scope=scope, target=target,
+                        params={"price": value}, resolve_after_seconds=60)
 
 
 def _round(context: Context, setup: Setup, receiver: Receiver, number: int) -> Round:
@@ -354,9 +359,6 @@ def _round(context: Context, setup: Setup, receiver: Receiver, number: int) -> R
 def _move(devnet: Any, feeds: list, chains: list[str], price: Decimal) -> float:
     """Publish `price` on every feed, mine one block per chain; the wall clock when the first
     chain's evm_mine returned (the earliest moment the platform could see any of it)."""
-    from apps.devnet import chain as evm
-    from apps.devnet.simulators import ONCHAIN
-
     for slug in chains:  # every transaction goes into the block mined below
         evm.rpc(devnet.chains[slug].w3, "evm_setIntervalMining", 0)
     before = {slug: devnet.chains[slug].w3.eth.block_number for slug in chains}
@@ -368,10 +370,12 @@ def _move(devnet: Any, feeds: list, chains: list[str], price: Decimal) -> float:
     for feed in feeds:
         value = int(price.scaleb(feed.decimals).to_integral_value(ROUND_HALF_EVEN))
         ONCHAIN[feed.protocol].publish(devnet.chains[feed.chain], feed, value, timestamp)
-    mined = None
+    mined: float | None = None
     for slug in chains:
         evm.rpc(devnet.chains[slug].w3, "evm_mine")
         mined = mined or time.time()
+    if mined is None:
+        raise RuntimeError(f"{NAME}: no chain to mine a block on")
     for slug in chains:
         w3 = devnet.chains[slug].w3
         evm.rpc(w3, "evm_setIntervalMining", max(1, round(devnet.config.block_time)))
@@ -401,8 +405,6 @@ class _StateWatch:
     only: not on the measured path."""
 
     def __init__(self, pair_id: int, threshold: Decimal, since: float) -> None:
-        from apps.feeds.pair_state import state_key
-
         self.key, self.threshold, self.since = state_key(pair_id), threshold, since
         self.computed: float | None = None
         self.committed: float | None = None
@@ -411,12 +413,6 @@ class _StateWatch:
         self.thread.start()
 
     def _run(self) -> None:
-        from datetime import UTC
-
-        from django.db import connection as thread_connection
-
-        from apps.alerts.models import Event, WebhookMessage
-
         deadline = time.monotonic() + ROUND_TIMEOUT
         since = datetime.fromtimestamp(self.since, UTC)
         try:
@@ -432,7 +428,7 @@ class _StateWatch:
                     return
                 time.sleep(POLL)
         finally:
-            thread_connection.close()  # the scratch database is dropped at the end
+            connection.close()  # this thread's; the scratch database is dropped at the end
 
     def stop(self) -> tuple[float | None, float | None]:
         self.stopped.set()
@@ -442,11 +438,6 @@ class _StateWatch:
 
 def _first_read(setup: Setup, price: Decimal, mined: float) -> tuple[float | None, float | None]:
     """When the first chain read that saw the new price started, and when its run ended."""
-    from datetime import UTC
-
-    from apps.feeds.models import PriceObservation
-    from apps.protocols.models import SyncRun
-
     since = datetime.fromtimestamp(mined - 5, UTC)
     first = (PriceObservation.objects.filter(feed__key__in=[f.key for f in setup.moved],
                                              fetched_at__gte=since, price=price)
@@ -458,8 +449,6 @@ def _first_read(setup: Setup, price: Decimal, mined: float) -> tuple[float | Non
 
 
 def _attempts(msg_ids: list[str]) -> dict[str, float]:
-    from apps.alerts.models import DeliveryAttempt
-
     found: dict[str, float] = {}
     for msg_id, started in (DeliveryAttempt.objects.filter(message__msg_id__in=msg_ids)
                             .order_by("started_at")
@@ -517,9 +506,6 @@ def _describe(done: Round, expected: int) -> str:
 
 def _results(context: Context, setup: Setup, done: list[Round], orgs: int, rounds: int,
              logs: Path) -> Iterator[Result]:
-    from apps.alerts import services
-    from apps.alerts.models import Rule, WebhookEndpoint
-
     latencies = sorted((d.received - r.mined) * 1000 for r in done for d in r.opened.values())
     resolves = sorted((d.received - r.resolved_mined) * 1000 for r in done
                       for d in r.resolved.values())
@@ -532,7 +518,7 @@ def _results(context: Context, setup: Setup, done: list[Round], orgs: int, round
     if not latencies:
         raise RuntimeError(f"{NAME}: no alert.opened webhook arrived in any round")
     stages = _stages(done)
-    limit = inspect.signature(services.deliver_due).parameters["limit"].default
+    limit = inspect.signature(deliver_webhooks).parameters["limit"].default
     config: dict[str, Any] = {
         "database": database_label(),
         "redis": redis_label(),
@@ -540,8 +526,8 @@ def _results(context: Context, setup: Setup, done: list[Round], orgs: int, round
                    f"Celery beat, settings.local with DEBUG off: sync_chain every "
                    f"{setup.poll_interval:g} s per chain → refresh_pairs → evaluate_pairs "
                    f"(queued); alerts.deliver_webhooks every {setup.delivery_interval:g} s "
-                   f"(≤ {limit} messages a run), and alerts.deliver_now queued when an "
-                   "evaluation commits",
+                   f"(≤ {limit} messages a run), and delivery right after each evaluation "
+                   "commits, in the same task",
         "rules": Rule.objects.filter(enabled=True).count(),
         "orgs": orgs,
         "endpoints": WebhookEndpoint.objects.filter(enabled=True).count(),
@@ -595,7 +581,7 @@ def _stages(done: list[Round]) -> dict[str, dict[str, float]]:
         evaluated_at = next(filter(None, map(_opened_at, r.opened.values())), None)
         if r.committed is not None and evaluated_at is not None:
             steps["evaluated→committed"].append(r.committed - evaluated_at)
-        if r.read is not None:
+        if r.read is not None and r.stored is not None:  # _first_read() finds both or neither
             steps["mined→read_started"].append(r.read - r.mined)
             steps["read_started→stored"].append(r.stored - r.read)
             if r.computed is not None:
@@ -616,10 +602,6 @@ def _stages(done: list[Round]) -> dict[str, dict[str, float]]:
 
 
 def _message_summary() -> str:
-    from django.db.models import Count
-
-    from apps.alerts.models import DeliveryAttempt, WebhookMessage
-
     statuses = dict(WebhookMessage.objects.values_list("status").annotate(n=Count("pk")))
     errors = list(DeliveryAttempt.objects.exclude(error="").values_list("error")
                   .annotate(n=Count("pk")).order_by("-n")[:5])

@@ -30,6 +30,7 @@ from .models import (
     WebhookEndpoint,
     WebhookMessage,
 )
+from .transports import channel_summary
 
 ENDPOINT_SECRETS = ["secret", "previous_secret"]
 
@@ -91,13 +92,11 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.display(description="destination")
     def destination(self, channel: Channel) -> str:
         """What the app shows tenants: recipients, chat id or host, never a token or secret."""
-        from .views import channel_summary
-
         return format_html_join(mark_safe("<br>"), "{}: {}", channel_summary(channel)) or "—"
 
     def save_model(self, request, obj: Channel, form, change: bool) -> None:
         if "enabled" in form.changed_data and obj.enabled:
-            obj.disabled_reason = ""  # as services.update_channel does
+            obj.disabled_reason = ""  # as services.channels.update_channel does
         super().save_model(request, obj, form, change)
 
 
@@ -142,7 +141,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: WebhookEndpoint, form, change: bool) -> None:
         if "enabled" in form.changed_data and obj.enabled:
-            obj.disabled_reason, obj.failing_since = "", None  # as services.update_endpoint does
+            # As services.webhooks.update_endpoint does.
+            obj.disabled_reason, obj.failing_since = "", None
         super().save_model(request, obj, form, change)
 
 

@@ -5,10 +5,8 @@ and mute), incidents with their timeline and acknowledgement, maintenance window
 within the caller's organization; writes need a read-write key or a member's session."""
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, generics, status
@@ -21,18 +19,19 @@ from apps.api_keys.models import ApiKey
 from apps.api_keys.principal import Principal
 from apps.common.api import NewestFirst, documented
 
+from . import selectors
 from . import serializers as s
-from . import services
-from .models import (
-    Channel,
-    DeliveryAttempt,
-    Incident,
-    MaintenanceWindow,
-    Rule,
-    WebhookEndpoint,
-    WebhookMessage,
-)
-from .notifications import send_test_notification
+from .models import Channel, Incident, MaintenanceWindow, Rule, WebhookEndpoint, WebhookMessage
+from .services import channels as channel_services
+from .services import incidents as incident_services
+from .services import maintenance, webhooks
+from .services import rules as rule_services
+from .transports import stored_config, transport_class
+
+
+def _organization(request: Request) -> Organization:
+    return Organization.objects.get(pk=request.user.organization_id)
+
 
 EXAMPLE = {"id": 3, "url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
            "events": ["alert.opened", "alert.resolved"], "pairs": [], "enabled": True,
@@ -49,12 +48,9 @@ EXAMPLE_MESSAGE = {
                          "latency_ms": 84, "response_snippet": "ok", "error": ""}]}
 
 
-def _endpoints(request: Request) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(organization_id=request.user.organization_id)
-
-
 def _endpoint(request: Request, endpoint_id: int) -> WebhookEndpoint:
-    return get_object_or_404(_endpoints(request), pk=endpoint_id)
+    return get_object_or_404(selectors.endpoints_of(request.user.organization_id),
+                             pk=endpoint_id)
 
 
 def _with_secret(endpoint: WebhookEndpoint) -> dict:
@@ -66,7 +62,7 @@ class WebhookList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
-        return _endpoints(self.request)
+        return selectors.endpoints_of(self.request.user.organization_id)
 
     @documented("Your organization's webhook endpoints.", EXAMPLE,
                 response=s.WebhookEndpointSerializer(many=True))
@@ -82,8 +78,8 @@ class WebhookList(generics.ListAPIView):
         form = s.WebhookEndpointInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        endpoint = services.create_endpoint(
-            Organization.objects.get(pk=request.user.organization_id), url=data["url"],
+        endpoint = webhooks.create_endpoint(
+            _organization(request), url=data["url"],
             events=data["events"], pairs=data["pairs"], description=data["description"])
         return Response(_with_secret(endpoint), status=status.HTTP_201_CREATED)
 
@@ -101,13 +97,13 @@ class WebhookDetail(APIView):
         endpoint = _endpoint(request, endpoint_id)
         form = s.WebhookEndpointInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.update_endpoint(endpoint, **form.validated_data)
+        webhooks.update_endpoint(endpoint, **form.validated_data)
         return Response(s.WebhookEndpointSerializer(endpoint).data)
 
     @documented("Delete an endpoint and its message history.", None, status=204,
                 errors=(401, 403, 404, 429))
     def delete(self, request: Request, endpoint_id: int) -> Response:
-        _endpoint(request, endpoint_id).delete()
+        webhooks.delete_endpoint(_endpoint(request, endpoint_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +113,7 @@ class WebhookRotateSecret(APIView):
                 request=None, response=s.NewWebhookEndpointSerializer,
                 errors=(401, 403, 404, 429))
     def post(self, request: Request, endpoint_id: int) -> Response:
-        return Response(_with_secret(services.rotate_secret(_endpoint(request, endpoint_id))))
+        return Response(_with_secret(webhooks.rotate_secret(_endpoint(request, endpoint_id))))
 
 
 class WebhookTest(APIView):
@@ -127,7 +123,7 @@ class WebhookTest(APIView):
                 request=None, response=s.WebhookMessageSerializer, status=202,
                 errors=(401, 403, 404, 429))
     def post(self, request: Request, endpoint_id: int) -> Response:
-        message = services.send_test(_endpoint(request, endpoint_id))
+        message = webhooks.send_test(_endpoint(request, endpoint_id))
         return Response(s.WebhookMessageSerializer(message).data,
                         status=status.HTTP_202_ACCEPTED)
 
@@ -137,9 +133,8 @@ class WebhookMessages(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[WebhookMessage]:
-        endpoint = _endpoint(self.request, self.kwargs["endpoint_id"])
-        return endpoint.messages.prefetch_related(Prefetch(
-            "delivery_attempts", queryset=DeliveryAttempt.objects.order_by("-started_at")))
+        return selectors.messages_with_attempts(
+            _endpoint(self.request, self.kwargs["endpoint_id"]))
 
     @documented("The endpoint's messages, newest first, each with its latest attempts (status, "
                 "latency, the start of the response).", EXAMPLE_MESSAGE,
@@ -154,7 +149,7 @@ class WebhookRedeliver(APIView):
                 response=s.WebhookMessageSerializer, status=202, errors=(401, 403, 404, 429))
     def post(self, request: Request, endpoint_id: int, msg_id: str) -> Response:
         message = get_object_or_404(_endpoint(request, endpoint_id).messages, msg_id=msg_id)
-        return Response(s.WebhookMessageSerializer(services.redeliver(message)).data,
+        return Response(s.WebhookMessageSerializer(webhooks.redeliver(message)).data,
                         status=status.HTTP_202_ACCEPTED)
 
 
@@ -187,10 +182,6 @@ EXAMPLE_INCIDENT_DETAIL = {**EXAMPLE_INCIDENT, "events": [
     {"at": "2026-11-26T18:00:31Z", "kind": "notified", "detail": "via desk chat"}]}
 
 
-def _organization(request: Request) -> Organization:
-    return Organization.objects.get(pk=request.user.organization_id)
-
-
 def _config_errors(error: DjangoValidationError) -> DjangoValidationError:
     """A transport's config errors ("to", "bot_token"…) under `config.…` in the API's details."""
     if not hasattr(error, "error_dict"):
@@ -200,12 +191,8 @@ def _config_errors(error: DjangoValidationError) -> DjangoValidationError:
         for name, messages in error.message_dict.items()})
 
 
-def _channels(request: Request) -> QuerySet[Channel]:
-    return Channel.objects.filter(organization_id=request.user.organization_id)
-
-
 def _channel(request: Request, channel_id: int) -> Channel:
-    return get_object_or_404(_channels(request), pk=channel_id)
+    return get_object_or_404(selectors.channels_of(request.user.organization_id), pk=channel_id)
 
 
 class ChannelList(generics.ListAPIView):
@@ -213,7 +200,7 @@ class ChannelList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Channel]:
-        return _channels(self.request)
+        return selectors.channels_of(self.request.user.organization_id)
 
     @documented("Your organization's alert channels, newest first. Their credentials are never "
                 "shown: `config_summary` tells them apart.", EXAMPLE_CHANNEL,
@@ -230,13 +217,15 @@ class ChannelList(generics.ListAPIView):
         form = s.ChannelInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
-            channel = services.create_channel(_organization(request),
-                                                    **form.validated_data)
+            channel = channel_services.create_channel(_organization(request),
+                                                      **form.validated_data)
         except DjangoValidationError as error:
             raise _config_errors(error) from None
         body = s.ChannelSerializer(channel).data
-        if channel.kind == Channel.Kind.WEBHOOK:  # its signing secret, shown this once
-            body["secret"] = json.loads(channel.config)["secret"]
+        stored = stored_config(channel)
+        for field in transport_class(channel.kind).config_fields:
+            if field.generated:  # the webhook's signing secret, shown this once
+                body[field.key] = stored[field.key]
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -256,7 +245,7 @@ class ChannelDetail(APIView):
         form = s.ChannelUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
-            services.update_channel(channel, **form.validated_data)
+            channel_services.update_channel(channel, **form.validated_data)
         except DjangoValidationError as error:
             raise _config_errors(error) from None
         return Response(s.ChannelSerializer(channel).data)
@@ -264,7 +253,7 @@ class ChannelDetail(APIView):
     @documented("Delete a channel (rules that used it keep their other channels).", None,
                 status=204, errors=(401, 403, 404, 429))
     def delete(self, request: Request, channel_id: int) -> Response:
-        _channel(request, channel_id).delete()
+        channel_services.delete_channel(_channel(request, channel_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -274,21 +263,15 @@ class ChannelTest(APIView):
                 {"ok": True, "permanent": False, "retry_after": None, "detail": ""},
                 request=None, response=s.DeliverySerializer, errors=(401, 403, 404, 429))
     def post(self, request: Request, channel_id: int) -> Response:
-        delivery = send_test_notification(_channel(request, channel_id))
+        delivery = channel_services.send_test_notification(_channel(request, channel_id))
         return Response(s.DeliverySerializer(delivery).data)
 
 
 # --- alert rules --------------------------------------------------------------------------------
 
-def _rules(request: Request) -> QuerySet[Rule]:
-    return (Rule.objects.filter(organization_id=request.user.organization_id)
-            .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("pk")),
-                              Prefetch("escalation_channels",
-                                       queryset=Channel.objects.only("pk"))))
-
-
 def _rule(request: Request, rule_id: int) -> Rule:
-    return get_object_or_404(_rules(request), pk=rule_id)
+    return get_object_or_404(selectors.rules_with_channel_ids(request.user.organization_id),
+                             pk=rule_id)
 
 
 class RuleList(generics.ListAPIView):
@@ -296,7 +279,7 @@ class RuleList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Rule]:
-        return _rules(self.request)
+        return selectors.rules_with_channel_ids(self.request.user.organization_id)
 
     @documented("Your organization's alert rules, newest first; see docs/alerts.md for the "
                 "kinds, scopes and params.", EXAMPLE_RULE, response=s.RuleSerializer(many=True))
@@ -310,12 +293,7 @@ class RuleList(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         form = s.RuleInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        data = dict(form.validated_data)
-        enabled = data.pop("enabled")
-        rule = services.create_rule(_organization(request), **data)
-        if not enabled:
-            rule.enabled = False
-            rule.save(update_fields=["enabled"])
+        rule = rule_services.create_rule(_organization(request), **form.validated_data)
         return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -331,13 +309,13 @@ class RuleDetail(APIView):
         rule = _rule(request, rule_id)
         form = s.RuleInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.update_rule(rule, **form.validated_data)
+        rule_services.update_rule(rule, **form.validated_data)
         return Response(s.RuleSerializer(rule).data)
 
     @documented("Delete a rule and its incidents.", None, status=204,
                 errors=(401, 403, 404, 429))
     def delete(self, request: Request, rule_id: int) -> Response:
-        _rule(request, rule_id).delete()
+        rule_services.delete_rule(_rule(request, rule_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -354,7 +332,7 @@ class RuleEscalation(APIView):
         rule = _rule(request, rule_id)
         form = s.EscalationInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.set_escalation(rule, **form.validated_data)
+        maintenance.set_escalation(rule, **form.validated_data)
         return Response(s.RuleSerializer(_rule(request, rule_id)).data)
 
 
@@ -369,22 +347,18 @@ class RuleMute(APIView):
         rule = _rule(request, rule_id)
         form = s.MuteInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.mute_rule(rule, until=form.validated_data["until"])
+        maintenance.mute_rule(rule, until=form.validated_data["until"])
         return Response(s.RuleSerializer(_rule(request, rule_id)).data)
 
 
 # --- maintenance windows ------------------------------------------------------------------------
-
-def _windows(request: Request) -> QuerySet[MaintenanceWindow]:
-    return MaintenanceWindow.objects.filter(organization_id=request.user.organization_id)
-
 
 class MaintenanceWindowList(generics.ListAPIView):
     serializer_class = s.MaintenanceWindowSerializer
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[MaintenanceWindow]:
-        return _windows(self.request)
+        return selectors.windows_of(self.request.user.organization_id)
 
     @documented("Your organization's maintenance windows (current, upcoming and past), newest "
                 "first. During one, incidents still open and resolve but nobody is notified.",
@@ -401,8 +375,8 @@ class MaintenanceWindowList(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         form = s.MaintenanceWindowInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        window = services.create_maintenance_window(_organization(request),
-                                                    **form.validated_data)
+        window = maintenance.create_maintenance_window(_organization(request),
+                                                       **form.validated_data)
         return Response(s.MaintenanceWindowSerializer(window).data,
                         status=status.HTTP_201_CREATED)
 
@@ -411,19 +385,16 @@ class MaintenanceWindowDetail(APIView):
     @documented("Delete a maintenance window (notifications are no longer held back for it).",
                 None, status=204, errors=(401, 403, 404, 429))
     def delete(self, request: Request, window_id: int) -> Response:
-        get_object_or_404(_windows(request), pk=window_id).delete()
+        maintenance.delete_maintenance_window(
+            get_object_or_404(selectors.windows_of(request.user.organization_id), pk=window_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- incidents ----------------------------------------------------------------------------------
 
-def _incidents(request: Request) -> QuerySet[Incident]:
-    return (Incident.objects.filter(organization_id=request.user.organization_id)
-            .select_related("rule"))
-
-
 def _incident(request: Request, incident_id: int) -> Incident:
-    return get_object_or_404(_incidents(request).prefetch_related("events"), pk=incident_id)
+    return get_object_or_404(selectors.incidents_of(request.user.organization_id)
+                             .prefetch_related("events"), pk=incident_id)
 
 
 def _acknowledger(request: Request) -> str:
@@ -441,20 +412,19 @@ class IncidentList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Incident]:
-        incidents = _incidents(self.request)
         params, errors = self.request.query_params, {}
-        if (state := params.get("state")) is not None:
-            if state not in Incident.State.values:
-                errors["state"] = f"One of: {', '.join(Incident.State.values)}."
-            incidents = incidents.filter(state=state)
+        state, rule_id = params.get("state"), None
+        if state is not None and state not in Incident.State.values:
+            errors["state"] = f"One of: {', '.join(Incident.State.values)}."
         if (rule := params.get("rule")) is not None:
             if not rule.isdigit() or not 1 <= int(rule) <= s.MAX_ID:
                 errors["rule"] = "A rule id."
             else:
-                incidents = incidents.filter(rule_id=int(rule))
+                rule_id = int(rule)
         if errors:
             raise exceptions.ValidationError(errors)
-        return incidents
+        return selectors.incidents_of(self.request.user.organization_id, state=state,
+                                      rule_id=rule_id)
 
     @documented("Your organization's incidents, newest first.", EXAMPLE_INCIDENT,
                 response=s.IncidentSerializer(many=True), parameters=[
@@ -485,5 +455,5 @@ class IncidentAcknowledge(APIView):
                 errors=(401, 403, 404, 429))
     def post(self, request: Request, incident_id: int) -> Response:
         incident = _incident(request, incident_id)
-        services.acknowledge(incident, by=_acknowledger(request))
+        incident_services.acknowledge(incident, by=_acknowledger(request))
         return Response(s.IncidentDetailSerializer(_incident(request, incident_id)).data)

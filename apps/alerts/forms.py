@@ -1,19 +1,30 @@
 """The alerts pages' forms (webhook endpoints, channels, rules). They only check shapes
 (lengths, known choices, a list of slugs, the fields a kind needs); the services decide what is
-acceptable (`create_endpoint` a public URL, at least one event, existing pairs; `create_channel`
-the transport's config checks; `create_rule` decimals, an existing target, the organization's
-own channels; `set_escalation`, `mute_rule` and `create_maintenance_window` their bounds), and
-the views put the services' field errors on these forms. Date-times are typed in UTC."""
+acceptable (apps/alerts/services: `webhooks.create_endpoint` a public URL, at least one event,
+existing pairs; `channels.create_channel` the transport's config checks; `rules.create_rule`
+the kind's params, an existing target, the organization's own channels;
+`maintenance.set_escalation`, `mute_rule` and `create_maintenance_window` their bounds), and
+the views put the services' field errors on these forms. Date-times are typed in UTC.
+
+A channel kind's fields come from its transport's `config_fields`, a rule kind's from its
+`params` (apps/alerts/transports, apps/alerts/rule_kinds): a new kind needs nothing here."""
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from .models import Channel, Event, Rule
-from .services import MAX_SECONDS, STATUSES, SUBSCRIBABLE
+from . import rule_kinds, selectors, transports
+from .models import Event, Rule
+from .notifications import SEVERITIES
+from .rule_kinds.base import ChoicesParam, Param, WholeParam
+from .services.maintenance import MAX_ESCALATE_MINUTES
+from .services.rules import MAX_SECONDS
+from .services.webhooks import SUBSCRIBABLE
+from .transports.base import ConfigField
 
 MAX_PAIRS = 200
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -60,47 +71,41 @@ class EditWebhookEndpointForm(WebhookEndpointForm):
 
 # --- alert channels ------------------------------------------------------------------------------
 
-# Each channel kind's config keys, and the form field each is typed into (the generic webhook's
-# `url` and `secret` are named apart from Slack's `url`, since one create form has them all).
-CHANNEL_FIELDS: dict[str, dict[str, str]] = {
-    "email": {"to": "to"},
-    "telegram": {"bot_token": "bot_token", "chat_id": "chat_id"},
-    "slack": {"url": "slack_url"},
-    "pagerduty": {"routing_key": "routing_key"},
-    "webhook": {"url": "webhook_url", "secret": "webhook_secret"},
-}
-# Never put back into a page, not even the value just typed into a refused form.
-SECRET_FIELDS = ("bot_token", "slack_url", "routing_key", "webhook_secret")
+def _config_field(field: ConfigField) -> forms.CharField:
+    if field.secret:  # never put back into a page, not even into a refused form
+        return forms.CharField(label=field.label, required=False, max_length=field.max_length,
+                               help_text=field.help_text, strip=True,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
+    return forms.CharField(label=field.label, required=False, max_length=field.max_length,
+                           help_text=field.help_text)
 
 
-def _secret(label: str, help_text: str = "", max_length: int = 500) -> forms.CharField:
-    return forms.CharField(label=label, required=False, max_length=max_length,
-                           help_text=help_text, strip=True,
-                           widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
+def secret_field_names() -> tuple[str, ...]:
+    """The form fields of every kind's secrets (dropped from a refused form's data)."""
+    return tuple(field.field_name for cls in transports.transport_classes()
+                 for field in cls.secret_fields())
 
 
 class ChannelConfigFields(forms.Form):
-    """The settings of every kind; only the chosen kind's are used. Which values are valid is
-    the transport's call (`TRANSPORTS[kind].validate_config`, through the services)."""
+    """The settings of every kind (or of `kinds`), from their transports' `config_fields`;
+    only the chosen kind's are used. Which values are valid is the transport's call
+    (`validate_config`, through the channels service)."""
 
-    to = forms.CharField(label="Email recipients", required=False, max_length=2000,
-                         help_text="Up to 10 addresses, separated by commas or spaces.")
-    bot_token = _secret("Telegram bot token", "The token @BotFather gave you (123456:AAE…).")
-    chat_id = forms.CharField(label="Telegram chat id", required=False, max_length=40,
-                              help_text="A number such as -1001234567890, or @channelname.")
-    slack_url = _secret("Slack webhook URL", "https://hooks.slack.com/services/…")
-    routing_key = _secret("PagerDuty routing key",
-                          "The 32-character integration key of an Events API v2 integration.",
-                          max_length=100)
-    webhook_url = forms.CharField(label="Webhook URL", required=False, max_length=500,
-                                  help_text="Public http(s) address; signed per Standard "
-                                            "Webhooks.")
-    webhook_secret = _secret("Webhook signing secret",
-                             "Optional whsec_… secret; one is generated when left empty.")
+    def __init__(self, *args, kinds: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in kinds if kinds is not None else list(transports.TRANSPORTS):
+            for field in self._kind_fields(kind):
+                self.fields[field.field_name] = _config_field(field)
+
+    @staticmethod
+    def _kind_fields(kind: str) -> tuple[ConfigField, ...]:
+        if kind not in transports.TRANSPORTS:
+            return ()
+        return transports.transport_class(kind).config_fields
 
     def config_fields(self, kind: str) -> dict[str, str]:
         """Config key → form field name, for `kind`."""
-        return CHANNEL_FIELDS.get(kind, {})
+        return {f.key: f.field_name for f in self._kind_fields(kind)}
 
     def typed_config(self, kind: str) -> dict[str, str]:
         """What was typed for `kind`, by config key (empty fields included)."""
@@ -113,18 +118,32 @@ class ChannelConfigFields(forms.Form):
             return key
         return self.config_fields(kind).get(key)
 
+    def kind_fieldsets(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(kind, label, its bound fields) for each kind, in the registry's order."""
+        return [(cls.kind, cls.label, [self[f.field_name] for f in cls.config_fields
+                                       if f.field_name in self.fields])
+                for cls in transports.transport_classes()]
+
 
 class ChannelForm(ChannelConfigFields):
     field_order = ["name", "kind"]
 
     name = forms.CharField(max_length=100,
                            error_messages={"required": "A channel needs a name."})
-    kind = forms.ChoiceField(choices=Channel.Kind.choices)
+    kind = forms.ChoiceField(choices=transports.choices)
 
     def config(self) -> dict:
+        """What was typed for the chosen kind; a generated value (the webhook's signing secret)
+        left empty is left out, for the transport to generate."""
         kind = self.cleaned_data["kind"]
+        generated = {f.key for f in self._kind_fields(kind) if f.generated}
         return {key: value for key, value in self.typed_config(kind).items()
-                if value or key != "secret"}  # an empty webhook secret: generate one
+                if value or key not in generated}
+
+    def left_to_generate(self) -> list[str]:
+        """The config keys the transport generated because they were left empty."""
+        return [f.key for f in self._kind_fields(self.cleaned_data["kind"])
+                if f.generated and not self.cleaned_data.get(f.field_name)]
 
 
 class EditChannelForm(ChannelConfigFields):
@@ -137,17 +156,13 @@ class EditChannelForm(ChannelConfigFields):
     enabled = forms.BooleanField(required=False, label="Enabled")
 
     def __init__(self, *args, kind: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, kinds=[kind], **kwargs)
         self.kind = kind
-        keep = set(self.config_fields(kind).values())
-        for name in list(self.fields):
-            if name not in ("name", "enabled") and name not in keep:
-                del self.fields[name]
-            elif name in keep:
-                self.fields[name].help_text = "Leave empty to keep the current value."
+        for name in self.config_fields(kind).values():
+            self.fields[name].help_text = "Leave empty to keep the current value."
 
     @classmethod
-    def for_channel(cls, channel: Channel) -> EditChannelForm:
+    def for_channel(cls, channel) -> EditChannelForm:
         return cls(kind=channel.kind,
                    initial={"name": channel.name, "enabled": channel.enabled})
 
@@ -162,15 +177,38 @@ class EditChannelForm(ChannelConfigFields):
 
 # --- rules ---------------------------------------------------------------------------------------
 
-PRICE_KINDS = (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW)  # those with a price threshold
-STATUS_CHOICES = [(s, s) for s in STATUSES]
-SEVERITY_CHOICES = [(s, s) for s in ("critical", "warning", "info")]
-# The services' field keys → this form's fields.
-RULE_ERROR_FIELDS = {"params.price": "price", "params.hysteresis_bps": "hysteresis_bps",
-                     "params.bps": "bps", "params.statuses": "statuses",
-                     "params.dynamic_k": "dynamic_k", "params.percent": "percent",
-                     "params.window_seconds": "window_seconds", "params.count": "count",
-                     "params.reasons": "reasons", "params.score": "score"}
+SEVERITY_CHOICES = [(s, s) for s in SEVERITIES]
+
+
+def _param_field(params: list[Param]) -> forms.Field:
+    """The form field of a parameter (shared by the kinds that declare one of that name)."""
+    first = params[0]
+    if not all(first.same_field(other) for other in params[1:]):
+        raise ImproperlyConfigured(f"rule kinds declare params.{first.name} differently")
+    common = {"required": False, "label": first.label,
+              "help_text": " ".join(dict.fromkeys(p.help_text for p in params if p.help_text))}
+    if isinstance(first, WholeParam):
+        return forms.IntegerField(min_value=first.low, max_value=first.high, **common)
+    if isinstance(first, ChoicesParam):
+        return forms.MultipleChoiceField(choices=[(c, c) for c in first.choices],
+                                         widget=forms.CheckboxSelectMultiple, **common)
+    return forms.CharField(max_length=first.max_length, **common)  # decimals, codes
+
+
+def param_groups() -> dict[str, list[Param]]:
+    """Every kind's params by name (one form field each), in the registry's order."""
+    groups: dict[str, list[Param]] = {}
+    for kind in rule_kinds.rule_kinds():
+        for param in kind.params:
+            group = groups.setdefault(param.name, [])
+            if param not in group:
+                group.append(param)
+    return groups
+
+
+def _channel_choices(organization) -> list[tuple[int, str]]:
+    return [(channel.pk, f"{channel.name} ({channel.get_kind_display()})")
+            for channel in selectors.channels_of(organization.pk)]
 
 
 class RuleForm(forms.Form):
@@ -178,40 +216,11 @@ class RuleForm(forms.Form):
     them (decimals, a target that exists, the organization's own channels)."""
 
     name = forms.CharField(max_length=100, error_messages={"required": "A rule needs a name."})
-    kind = forms.ChoiceField(choices=Rule.Kind.choices)
+    kind = forms.ChoiceField(choices=rule_kinds.choices)
     scope = forms.ChoiceField(choices=Rule.Scope.choices)
     target = forms.CharField(required=False, max_length=120,
                              help_text="A feed key, pair slug (ETH-USD) or protocol slug; "
                                        "empty for scope all.")
-    price = forms.CharField(required=False, max_length=40, label="Price",
-                            help_text="Price rules: the threshold, e.g. 3000.5.")
-    hysteresis_bps = forms.CharField(required=False, max_length=20, label="Hysteresis (bps)",
-                                     help_text="Price rules: clears this far back past the "
-                                               "threshold (default 10).")
-    bps = forms.CharField(required=False, max_length=20, label="Deviation (bps)",
-                          help_text="Deviation rules: |deviation from consensus| above this "
-                                    "(empty: twice each feed's own deviation band).")
-    dynamic_k = forms.CharField(required=False, max_length=10, label="Dynamic k",
-                                help_text="Deviation rules, optional: raise the limit to k × "
-                                          "the feed's last-hour spread.")
-    percent = forms.CharField(required=False, max_length=20, label="Move (%)",
-                              help_text="Move rules: a change of at least this percentage…")
-    window_seconds = forms.IntegerField(required=False, min_value=60, max_value=86400,
-                                        label="Window (seconds)",
-                                        help_text="…within this window (move: 3600, "
-                                                  "quarantine: 300 by default).")
-    count = forms.IntegerField(required=False, min_value=1, max_value=10_000,
-                               label="Quarantined reads",
-                               help_text="Quarantine rules: this many reads (default 1).")
-    reasons = forms.CharField(required=False, max_length=200, label="Reasons",
-                              help_text="Quarantine rules, optional: reason codes separated "
-                                        "by spaces, e.g. bad_signature.")
-    score = forms.IntegerField(required=False, min_value=1, max_value=100,
-                               label="Health score below",
-                               help_text="Health rules: 0–100.")
-    statuses = forms.MultipleChoiceField(choices=STATUS_CHOICES, required=False,
-                                         widget=forms.CheckboxSelectMultiple,
-                                         help_text="Status rules (default: stale, down).")
     for_seconds = forms.IntegerField(required=False, min_value=0, max_value=MAX_SECONDS,
                                      initial=0, label="For (seconds)",
                                      help_text="The condition must hold this long first.")
@@ -224,47 +233,41 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args, organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channels"].choices = [
-            (channel.pk, f"{channel.name} ({channel.get_kind_display()})")
-            for channel in Channel.objects.filter(organization=organization)]
+        self.params_by_name = param_groups()
+        for name, params in self.params_by_name.items():
+            self.fields[name] = _param_field(params)
+        self.order_fields(["name", "kind", "scope", "target", *self.params_by_name])
+        self.fields["channels"].choices = _channel_choices(organization)
+
+    def param_fields(self) -> list[forms.BoundField]:
+        """The parameters' fields (every kind's; only the chosen kind's are used)."""
+        return [self[name] for name in self.params_by_name]
+
+    def field_for(self, key: str) -> str:
+        """The field a service error about `key` (`params.<name>` for a parameter) belongs
+        on."""
+        name = key.removeprefix("params.")
+        return name if key.startswith("params.") and name in self.params_by_name else key
 
     def clean(self) -> dict:
         data = super().clean()
         kind = data.get("kind")
-        if kind in PRICE_KINDS and not data.get("price"):
-            self.add_error("price", "A price rule needs a price.")
-        if kind == Rule.Kind.PRICE_MOVE and not data.get("percent"):
-            self.add_error("percent", "A move rule needs a percentage.")
-        if kind == Rule.Kind.HEALTH_BELOW and data.get("score") is None:
-            self.add_error("score", "A health rule needs a score.")
+        if kind in rule_kinds.RULE_KINDS:
+            for param in rule_kinds.rule_kind(kind).params:
+                if param.required and param.from_form(data.get(param.name)) is None:
+                    self.add_error(param.name, param.required)
         return data
 
     def params(self) -> dict:
-        data, kind = self.cleaned_data, self.cleaned_data["kind"]
-        if kind in PRICE_KINDS:
-            params = {"price": data["price"]}
-            if data.get("hysteresis_bps"):
-                params["hysteresis_bps"] = data["hysteresis_bps"]
-            return params
-        if kind == Rule.Kind.DEVIATION:
-            return {name: data[name] for name in ("bps", "dynamic_k") if data.get(name)}
-        if kind == Rule.Kind.STATUS and data.get("statuses"):
-            return {"statuses": data["statuses"]}
-        if kind == Rule.Kind.PRICE_MOVE:
-            return {"percent": data["percent"], "window_seconds": data.get("window_seconds")
-                    or 3600}
-        if kind == Rule.Kind.QUARANTINE:
-            params = {"count": data.get("count") or 1,
-                      "window_seconds": data.get("window_seconds") or 300}
-            if data.get("reasons"):
-                params["reasons"] = data["reasons"].split()
-            return params
-        if kind == Rule.Kind.HEALTH_BELOW:
-            return {"score": data["score"]}
-        return {}
+        """The chosen kind's parameters as typed; those left empty are left out (the service
+        applies their defaults)."""
+        data = self.cleaned_data
+        typed = {param.name: param.from_form(data.get(param.name))
+                 for param in rule_kinds.rule_kind(data["kind"]).params}
+        return {name: value for name, value in typed.items() if value is not None}
 
     def rule_fields(self) -> dict:
-        """The keyword arguments of `services.create_rule` / `update_rule`."""
+        """The keyword arguments of `services.rules.create_rule` / `update_rule`."""
         data = self.cleaned_data
         return {
             "name": data["name"], "kind": data["kind"], "scope": data["scope"],
@@ -284,11 +287,8 @@ class EditRuleForm(RuleForm):
         params = rule.params or {}
         return cls(organization=rule.organization, initial={
             "name": rule.name, "kind": rule.kind, "scope": rule.scope, "target": rule.target,
-            "price": params.get("price", ""), "hysteresis_bps": params.get("hysteresis_bps", ""),
-            "bps": params.get("bps", ""), "statuses": params.get("statuses", []),
-            "dynamic_k": params.get("dynamic_k", ""), "percent": params.get("percent", ""),
-            "window_seconds": params.get("window_seconds"), "count": params.get("count"),
-            "reasons": " ".join(params.get("reasons", [])), "score": params.get("score"),
+            **{name: group[0].to_form(params.get(name))
+               for name, group in param_groups().items()},
             "for_seconds": rule.for_seconds, "resolve_after_seconds": rule.resolve_after_seconds,
             "severity": rule.severity, "channels": [c.pk for c in rule.channels.all()],
             "enabled": rule.enabled,
@@ -301,7 +301,6 @@ class IncidentFilterForm(forms.Form):
 
 # --- escalation, mutes, maintenance windows --------------------------------------------------
 
-MAX_ESCALATE_MINUTES = 7 * 24 * 60  # services.set_escalation's bound
 _UTC_INPUT = "%Y-%m-%dT%H:%M"
 
 
@@ -322,8 +321,8 @@ class UTCDateTimeField(forms.DateTimeField):
 
 
 class EscalationForm(forms.Form):
-    """Arguments of `services.set_escalation`, which judges them (channels of the rule's own
-    organization, at least one when escalating)."""
+    """Arguments of `services.maintenance.set_escalation`, which judges them (channels of the
+    rule's own organization, at least one when escalating)."""
 
     after_minutes = forms.IntegerField(
         min_value=0, max_value=MAX_ESCALATE_MINUTES, required=False, initial=0,
@@ -336,9 +335,7 @@ class EscalationForm(forms.Form):
 
     def __init__(self, *args, organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channels"].choices = [
-            (channel.pk, f"{channel.name} ({channel.get_kind_display()})")
-            for channel in Channel.objects.filter(organization=organization)]
+        self.fields["channels"].choices = _channel_choices(organization)
 
     @classmethod
     def for_rule(cls, rule: Rule) -> EscalationForm:
@@ -347,7 +344,7 @@ class EscalationForm(forms.Form):
             "channels": [c.pk for c in rule.escalation_channels.all()]})
 
     def escalation(self) -> dict:
-        """The keyword arguments of `services.set_escalation`."""
+        """The keyword arguments of `services.maintenance.set_escalation`."""
         data = self.cleaned_data
         return {"after_minutes": data.get("after_minutes") or 0,
                 "channels": data.get("channels") or []}

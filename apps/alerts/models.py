@@ -1,7 +1,11 @@
 """Alerts and webhooks: notification channels (one transport class per kind, in
-`transports/`), webhook endpoints and their outbox — every event is a WebhookMessage written in
-the same transaction as its cause, delivered at least once by `services.deliver_due` with every
-attempt recorded."""
+`transports/`), rules (one kind per module, in `rule_kinds/`) and their incidents, webhook
+endpoints and the two outboxes — every event is a WebhookMessage, every notification a Notice,
+written in the same transaction as its cause and delivered at least once by
+`services/delivery.py` with every attempt recorded.
+
+`Channel.Kind` and `Rule.Kind` stay here for the migrations; they are the transports' and the
+rule kinds' registries' kinds and labels (a test checks that they agree)."""
 from datetime import datetime
 
 from django.db import models
@@ -20,8 +24,8 @@ class Event(models.TextChoices):
 
 class Channel(models.Model):
     """Where an organization's alerts go. `config` holds the kind's settings and credentials
-    (an address, a bot token and chat id, a Slack or generic URL, a PagerDuty routing key),
-    encrypted at rest as JSON."""
+    (an address, a bot token and chat id, a Slack or generic URL, a PagerDuty routing key: each
+    kind's `config_fields`, apps/alerts/transports/<kind>.py), encrypted at rest as JSON."""
 
     class Kind(models.TextChoices):
         EMAIL = "email", "Email"
@@ -133,10 +137,8 @@ class Rule(models.Model):
     """A condition an organization wants to be told about, over a scope of subjects.
 
     Subjects are feeds (price, deviation, status and quarantine rules on feeds) or pairs
-    (consensus rules). `params` by kind (docs/alerts.md): price_above / price_below {"price",
-    "hysteresis_bps"}; price_move {"percent", "window_seconds"}; deviation {"bps" (default: twice
-    the feed's own deviation band), "dynamic_k"}; status {"statuses"}; quarantine {"count",
-    "window_seconds", "reasons"}; health_below {"score"}; consensus_unavailable {}.
+    (consensus rules). `params` are the kind's (apps/alerts/rule_kinds/<kind>.py declares them;
+    docs/alerts.md lists them).
     """
 
     class Kind(models.TextChoices):
@@ -148,8 +150,6 @@ class Rule(models.Model):
         PRICE_MOVE = "price_move", "Price moved by a percentage within a window"
         QUARANTINE = "quarantine", "Reads quarantined (garbage, bad signature)"
         HEALTH_BELOW = "health_below", "Health score below"
-
-    DEFAULT_STATUSES = ("stale", "down")  # a status rule without params.statuses
 
     class Scope(models.TextChoices):
         FEED = "feed", "One feed"

@@ -1,32 +1,19 @@
-"""What the alert channels are told, and telling them.
+"""What the alert channels are told.
 
 A `Notification` is a transport-neutral message about one incident (opened, acknowledged,
-resolved) or a test. Incidents build one and hand it to `notify_channel` for each of their
-organization's channels; `send_test_notification` is the "Send a test" button.
-
-Delivery failures never raise: the caller gets a `Delivery` (ok / transient with an optional
-`retry_after` / permanent). A permanent failure — a revoked bot token, a deleted Slack channel,
-a URL that is now blocked — disables the channel and emails the organization's owners and admins,
-as a failing webhook endpoint does (`apps.alerts.services._disable`).
+resolved) or a test. The incidents service builds one per transition
+(apps/alerts/services/incidents.py), the delivery hands it to each channel's transport
+(apps/alerts/services/channels.py: `notify_channel`); `test_notification` is what the "Send a
+test" button sends.
 """
 from __future__ import annotations
 
-import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
-
-from apps.accounts.models import Membership, Role
-
-from .models import Channel
-from .transports import ConfigError, Delivery, transport_for
-
-logger = logging.getLogger(__name__)
 
 Kind = Literal["opened", "acknowledged", "resolved", "test"]
 Severity = Literal["critical", "warning", "info"]
@@ -66,6 +53,14 @@ class Notification:
             raise ValueError("occurred_at must be an aware datetime")
         if not self.dedup_key:
             raise ValueError("dedup_key is required")
+
+    def as_json(self) -> dict:
+        """Its fields as JSON (what a `Notice` stores)."""
+        return {**asdict(self), "occurred_at": self.occurred_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Notification:
+        return cls(**{**data, "occurred_at": datetime.fromisoformat(data["occurred_at"])})
 
     @property
     def status_label(self) -> str:
@@ -108,58 +103,3 @@ def test_notification(organization_name: str) -> Notification:
 
 
 test_notification.__test__ = False  # not a pytest test, despite its name
-
-
-def send_test_notification(channel: Channel) -> Delivery:
-    """Send a test to `channel` now, even when it is disabled (to check a fixed config)."""
-    return _deliver(channel, test_notification(channel.organization.name))
-
-
-def notify_channel(channel: Channel, notification: Notification) -> Delivery:
-    """Deliver `notification` to an enabled channel; never raises for a delivery failure.
-    A permanent failure disables the channel and tells the organization's owners and admins."""
-    if not channel.enabled:
-        return Delivery(ok=False, detail=f"channel disabled: {channel.disabled_reason}")
-    return _deliver(channel, notification)
-
-
-def _deliver(channel: Channel, notification: Notification) -> Delivery:
-    try:
-        delivery = transport_for(channel).notify(notification)
-    except ConfigError as error:
-        delivery = Delivery(ok=False, permanent=True, detail=f"unusable configuration: {error}")
-    except Exception:  # a bug in a transport must not stop the other channels
-        logger.exception("alert channel %s (%s): transport failed", channel.pk, channel.kind)
-        delivery = Delivery(ok=False, detail="internal error while sending")
-    if delivery.ok:
-        logger.info("alert channel %s (%s): %s delivered", channel.pk, channel.kind,
-                    notification.dedup_key)
-    else:
-        logger.warning("alert channel %s (%s): %s not delivered (%s): %s", channel.pk,
-                       channel.kind, notification.dedup_key,
-                       "permanent" if delivery.permanent else "transient", delivery.detail)
-    if delivery.permanent:
-        disable_channel(channel, delivery.detail or "permanent delivery failure")
-    return delivery
-
-
-def disable_channel(channel: Channel, reason: str) -> bool:
-    """Disable the channel (once: concurrent callers email once) and, after commit, email the
-    organization's owners and admins. Returns whether this call disabled it."""
-    reason = reason[:200]
-    changed = Channel.objects.filter(pk=channel.pk, enabled=True).update(
-        enabled=False, disabled_reason=reason)
-    channel.enabled, channel.disabled_reason = False, reason
-    if not changed:
-        return False
-    recipients = list(Membership.objects.filter(
-        organization_id=channel.organization_id, role__in=[Role.OWNER, Role.ADMIN])
-        .values_list("user__email", flat=True))
-    name, kind = channel.name, channel.get_kind_display()
-    if recipients:
-        transaction.on_commit(lambda: send_mail(
-            f"Alert channel disabled: {name}",
-            f"We stopped sending alerts to the {kind} channel \"{name}\": {reason}.\n"
-            "Fix the channel's settings, send a test, then enable it again.",
-            None, recipients, fail_silently=True))
-    return True

@@ -12,6 +12,9 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.feeds.models import Chain
+from apps.protocols.models import Protocol
+from apps.protocols.selectors import ingestion_delays
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +24,6 @@ DELAYED_KEY = "alerts:operator:delayed"  # the sources already reported as delay
 def check_ingestion(now: datetime | None = None) -> dict[str, list[str]]:
     """Compare the delayed sources with those already reported; tell the operators about
     the change. Returns what started and what recovered."""
-    from apps.feeds.models import Chain
-    from apps.protocols.models import Protocol
-    from apps.protocols.selectors import ingestion_delays
-
     now = now or timezone.now()
     delays = ingestion_delays(now)
     protocols = dict(Protocol.objects.values_list("pk", "name"))

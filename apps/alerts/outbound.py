@@ -16,7 +16,7 @@ A tenant chooses the URL, so without care the platform would POST into its own n
 `OP_OUTBOUND_ALLOWED_HOSTS` exempts host names (or IP addresses) from the address check, for
 tests and the devnet, whose receivers listen on 127.0.0.1.
 
-HTTP goes through urllib3, the library under `requests` (which `apps.protocols.http` uses):
+HTTP goes through urllib3, the library under `requests` (which `apps.protocols.adapters.http` uses):
 a `requests.Session` resolves the name itself and offers no supported way to pin the address,
 whereas a urllib3 connection pool can be opened on the IP with `server_hostname` and
 `assert_hostname` set to the original name. urllib3 also ignores proxy environment variables,

@@ -1,6 +1,5 @@
-import json
-from urllib.parse import urlsplit
-
+"""The alerts API's serializers. A channel kind's config and summary, and a rule kind's params,
+are documented from the transports' and the rule kinds' own declarations."""
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -8,6 +7,7 @@ from rest_framework import serializers
 
 from apps.api_keys.serializers import TextField
 
+from . import rule_kinds, transports
 from .models import (
     Channel,
     DeliveryAttempt,
@@ -19,8 +19,9 @@ from .models import (
     WebhookMessage,
 )
 from .notifications import SEVERITIES
-from .services import MAX_SECONDS as MAX_RULE_SECONDS
-from .services import SUBSCRIBABLE
+from .services.maintenance import MAX_ESCALATE_MINUTES
+from .services.rules import MAX_SECONDS as MAX_RULE_SECONDS
+from .services.webhooks import SUBSCRIBABLE
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -79,8 +80,10 @@ def _named_enum(component: str, choices: list[tuple[str, str]]) -> type[serializ
     return extend_schema_field(schema, component_name=component)(field)
 
 
-ChannelKindField = _named_enum("ChannelKind", Channel.Kind.choices)
-RuleKindField = _named_enum("RuleKind", Rule.Kind.choices)
+CHANNEL_KINDS = transports.choices()
+RULE_KINDS = rule_kinds.choices()
+ChannelKindField = _named_enum("ChannelKind", CHANNEL_KINDS)
+RuleKindField = _named_enum("RuleKind", RULE_KINDS)
 RuleScopeField = _named_enum("RuleScope", Rule.Scope.choices)
 SeverityField = _named_enum("Severity", [(s, s) for s in SEVERITIES])
 IncidentStateField = _named_enum("IncidentState", Incident.State.choices)
@@ -105,45 +108,43 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class ChannelConfigSummarySerializer(serializers.Serializer):
-    """What the channel's config may show: never a token, a key, a secret or a secret URL."""
+def _config_summary_fields() -> dict[str, serializers.Field]:
+    """The union of the kinds' `config_summary_fields`, each saying which kinds have it."""
+    kinds: dict[str, list[str]] = {}
+    declared: dict[str, tuple[type, str]] = {}
+    for cls in transports.transport_classes():
+        for name, shape in cls.config_summary_fields.items():
+            kinds.setdefault(name, []).append(cls.kind)
+            declared.setdefault(name, shape)
+    fields: dict[str, serializers.Field] = {}
+    for name, (shape, help_text) in declared.items():
+        described = f"{', '.join(kinds[name])}: {help_text}"
+        fields[name] = (serializers.ListField(child=serializers.CharField(), required=False,
+                                              help_text=described) if shape is list
+                        else serializers.CharField(required=False, help_text=described))
+    return fields
 
-    to = serializers.ListField(child=serializers.CharField(), required=False,
-                               help_text="email: the recipients")
-    chat_id = serializers.CharField(required=False, help_text="telegram: the chat")
-    bot_token_last4 = serializers.CharField(required=False,
-                                            help_text="telegram: the bot token's last 4")
-    routing_key_last4 = serializers.CharField(required=False,
-                                              help_text="pagerduty: the routing key's last 4")
-    host = serializers.CharField(required=False,
-                                 help_text="slack, webhook: the URL's host (the path is secret)")
+
+ChannelConfigSummarySerializer = type(
+    "ChannelConfigSummarySerializer", (serializers.Serializer,),
+    {"__module__": __name__, **_config_summary_fields(),
+     "__doc__": "What the channel's config may show: never a token, a key, a secret or a "
+                "secret URL."})
 
 
-def config_summary(channel: Channel) -> dict:
-    try:
-        config = json.loads(channel.config or "{}")
-    except (TypeError, ValueError):
-        return {}
-    if not isinstance(config, dict):
-        return {}
+def _by_kind(names: dict[str, list[str]]) -> str:
+    return "; ".join(f"{kind} {{{', '.join(keys)}}}" for kind, keys in names.items())
 
-    def last4(name: str) -> str:
-        return str(config.get(name) or "")[-4:]
 
-    if channel.kind == Channel.Kind.EMAIL:
-        to = config.get("to")
-        return {"to": [str(a) for a in to]} if isinstance(to, list) else {}
-    if channel.kind == Channel.Kind.TELEGRAM:
-        return {"chat_id": str(config.get("chat_id") or ""), "bot_token_last4": last4("bot_token")}
-    if channel.kind == Channel.Kind.PAGERDUTY:
-        return {"routing_key_last4": last4("routing_key")}
-    if channel.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
-        return {"host": urlsplit(str(config.get("url") or "")).hostname or ""}
-    return {}
+CONFIG_HELP = _by_kind({cls.kind: [f'"{f.key}"' + (" (optional)" if f.generated else "")
+                                   for f in cls.config_fields]
+                        for cls in transports.transport_classes()})
+PARAMS_HELP = _by_kind({kind.kind: [f'"{p.name}"' for p in kind.params]
+                        for kind in rule_kinds.rule_kinds()})
 
 
 class ChannelSerializer(serializers.ModelSerializer):
-    kind = ChannelKindField(choices=Channel.Kind.choices)
+    kind = ChannelKindField(choices=CHANNEL_KINDS)
     config_summary = serializers.SerializerMethodField()
 
     class Meta:
@@ -153,15 +154,13 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ChannelConfigSummarySerializer)
     def get_config_summary(self, channel: Channel) -> dict:
-        return config_summary(channel)
+        return transports.channel_config_summary(channel)
 
 
 class ChannelInputSerializer(serializers.Serializer):
-    kind = ChannelKindField(choices=Channel.Kind.choices)
+    kind = ChannelKindField(choices=CHANNEL_KINDS)
     name = TextField(max_length=100)
-    config = serializers.DictField(help_text=(
-        "email {\"to\": [\"ops@example.com\"]}; telegram {\"bot_token\", \"chat_id\"}; slack "
-        "{\"url\"}; pagerduty {\"routing_key\"}; webhook {\"url\", \"secret\" (optional)}"))
+    config = serializers.DictField(help_text=CONFIG_HELP)
 
 
 class ChannelUpdateSerializer(serializers.Serializer):
@@ -181,7 +180,7 @@ class DeliverySerializer(serializers.Serializer):
 
 
 class RuleSerializer(serializers.ModelSerializer):
-    kind = RuleKindField(choices=Rule.Kind.choices)
+    kind = RuleKindField(choices=RULE_KINDS)
     scope = RuleScopeField(choices=Rule.Scope.choices)
     severity = SeverityField(choices=[(s, s) for s in SEVERITIES])
     params = serializers.DictField()
@@ -203,14 +202,12 @@ class RuleSerializer(serializers.ModelSerializer):
 
 class RuleInputSerializer(serializers.Serializer):
     name = TextField(max_length=100)
-    kind = RuleKindField(choices=Rule.Kind.choices)
+    kind = RuleKindField(choices=RULE_KINDS)
     scope = RuleScopeField(choices=Rule.Scope.choices)
     target = TextField(max_length=120, required=False, default="", allow_blank=True,
                        help_text="Feed key, pair slug or protocol slug; empty for scope all")
-    params = serializers.DictField(required=False, default=dict, help_text=(
-        "price_above / price_below {\"price\": \"3000\", \"hysteresis_bps\": \"10\"}; "
-        "deviation {\"bps\": \"50\"}; status {\"statuses\": [\"stale\", \"down\"]}; "
-        "consensus_unavailable {}"))
+    params = serializers.DictField(required=False, default=dict,
+                                   help_text=f"By kind (docs/alerts.md): {PARAMS_HELP}")
     for_seconds = WholeNumberField(min_value=0, max_value=MAX_RULE_SECONDS, required=False,
                                    default=0)
     resolve_after_seconds = WholeNumberField(min_value=0, max_value=MAX_RULE_SECONDS,
@@ -220,9 +217,6 @@ class RuleInputSerializer(serializers.Serializer):
     channels = serializers.ListField(child=WholeNumberField(min_value=1, max_value=MAX_ID),
                                      required=False, default=list, max_length=50)
     enabled = StrictBooleanField(required=False, default=True)
-
-
-MAX_ESCALATE_MINUTES = 7 * 24 * 60  # services.set_escalation's bound
 
 
 class ZonedDateTimeField(serializers.DateTimeField):

@@ -22,12 +22,8 @@ POST, with its CSRF token, acknowledges.
 """
 from __future__ import annotations
 
-import json
-from urllib.parse import urlsplit
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -35,15 +31,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts import selectors
+from apps.accounts import selectors as accounts
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
 
-from . import services
+from . import selectors
 from .forms import (
-    RULE_ERROR_FIELDS,
-    SECRET_FIELDS,
     ChannelConfigFields,
     ChannelForm,
     EditChannelForm,
@@ -55,34 +49,35 @@ from .forms import (
     MuteForm,
     RuleForm,
     WebhookEndpointForm,
+    secret_field_names,
 )
 from .models import (
     Channel,
-    DeliveryAttempt,
     Event,
     Incident,
-    MaintenanceWindow,
     Rule,
     WebhookEndpoint,
     WebhookMessage,
 )
-from .notifications import send_test_notification
+from .rule_kinds import RULE_KINDS, rule_kind
+from .services import channels as channel_services
+from .services import incidents as incident_services
+from .services import maintenance
+from .services import rules as rule_services
+from .services import webhooks as webhook_services
+from .transports import channel_summary, stored_config
 
 RECENT_MESSAGES = 50
 ATTEMPTS_SHOWN = 5
-ROTATION_OVERLAP_HOURS = 24  # services.rotate_secret's default overlap
+ROTATION_OVERLAP_HOURS = int(webhook_services.ROTATION_OVERLAP.total_seconds() // 3600)
 _FORM_FIELDS = {"url": "url", "description": "description", "events": "events",
                 "pairs": "pairs", "enabled": "enabled"}
-
-
-def _endpoints_of(membership: Membership) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(organization_id=membership.organization_id)
 
 
 def _own_endpoint(membership: Membership, endpoint_id: int) -> WebhookEndpoint:
     """Only an endpoint of the organization in the URL, which the user is a member of; else
     404, so other tenants' endpoints cannot even be discovered."""
-    return get_object_or_404(_endpoints_of(membership), pk=endpoint_id)
+    return get_object_or_404(selectors.endpoints_of(membership.organization_id), pk=endpoint_id)
 
 
 def _to_detail(membership: Membership, endpoint: WebhookEndpoint) -> HttpResponse:
@@ -109,22 +104,21 @@ def _list_page(request: HttpRequest, membership: Membership, *,
         {
             "membership": membership,
             "organization": organization,
-            "endpoints": [_with_event_rows(e) for e in _endpoints_of(membership)],
+            "endpoints": [_with_event_rows(e)
+                          for e in selectors.endpoints_of(membership.organization_id)],
             "can_manage": can(membership, Action.MANAGE_ALERTS),
             "form": form or WebhookEndpointForm(),
             "new_endpoint": new_endpoint,
             "secret": secret,
-            "max_endpoints": services.MAX_ENDPOINTS,
+            "max_endpoints": webhook_services.MAX_ENDPOINTS,
         },
         status=status,
     )
 
 
 def _recent_messages(endpoint: WebhookEndpoint) -> list[WebhookMessage]:
-    recent = list(endpoint.messages.order_by("-created_at", "-pk")[:RECENT_MESSAGES]
-                  .prefetch_related(Prefetch(
-                      "delivery_attempts",
-                      queryset=DeliveryAttempt.objects.order_by("-started_at", "-pk"))))
+    recent = list(selectors.messages_with_attempts(endpoint)
+                  .order_by("-created_at", "-pk")[:RECENT_MESSAGES])
     for message in recent:
         message.latest_attempts = list(message.delivery_attempts.all())[:ATTEMPTS_SHOWN]
     return recent
@@ -171,7 +165,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            endpoint = services.create_endpoint(
+            endpoint = webhook_services.create_endpoint(
                 membership.organization, url=data["url"], events=data["events"],
                 pairs=data["pairs"], description=data["description"])
         except ValidationError as error:
@@ -200,7 +194,7 @@ def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.update_endpoint(
+            webhook_services.update_endpoint(
                 endpoint, url=data["url"], events=data["events"], pairs=data["pairs"],
                 description=data["description"], enabled=data["enabled"])
         except ValidationError as error:
@@ -217,7 +211,7 @@ def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 @sensitive_variables()
 def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
-    endpoint = services.rotate_secret(_own_endpoint(membership, endpoint_id))
+    endpoint = webhook_services.rotate_secret(_own_endpoint(membership, endpoint_id))
     messages.success(
         request,
         f"Rotated the signing secret. Until {endpoint.previous_secret_until:%Y-%m-%d %H:%M} UTC "
@@ -231,7 +225,7 @@ def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 def send_test(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
-    message = services.send_test(endpoint)
+    message = webhook_services.send_test(endpoint)
     note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
     messages.success(request, f"Test event {message.msg_id} queued; it is sent within a "
                               f"minute.{note}")
@@ -244,7 +238,7 @@ def delete(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     url = endpoint.url
-    endpoint.delete()
+    webhook_services.delete_endpoint(endpoint)
     messages.success(request, f"Deleted the endpoint {url} and its message history.")
     return redirect("webhooks", slug=membership.organization.slug)
 
@@ -256,7 +250,7 @@ def redeliver(request: HttpRequest, membership: Membership, endpoint_id: int,
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     message = get_object_or_404(endpoint.messages, msg_id=msg_id)
-    services.redeliver(message)
+    webhook_services.redeliver(message)
     note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
     messages.success(request, f"Message {message.msg_id} queued for redelivery.{note}")
     return _to_detail(membership, endpoint)
@@ -266,7 +260,6 @@ def redeliver(request: HttpRequest, membership: Membership, endpoint_id: int,
 
 RECENT_INCIDENTS = 20
 INCIDENTS_SHOWN = 200
-UNRESOLVED = (Incident.State.OPEN, Incident.State.ACKNOWLEDGED)
 
 
 def _put_errors(form, error: ValidationError, field_for) -> None:
@@ -287,50 +280,8 @@ def _alerts_context(membership: Membership, section: str, **context) -> dict:
 
 # --- channels -----------------------------------------------------------------------------------
 
-def _channels_of(membership: Membership) -> QuerySet[Channel]:
-    return Channel.objects.filter(organization_id=membership.organization_id)
-
-
 def _own_channel(membership: Membership, channel_id: int) -> Channel:
-    return get_object_or_404(_channels_of(membership), pk=channel_id)
-
-
-def _stored_config(channel: Channel) -> dict:
-    try:
-        config = json.loads(channel.config or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return config if isinstance(config, dict) else {}
-
-
-def _masked(value: object) -> str:
-    text = str(value or "")
-    return f"…{text[-4:]}" if len(text) > 8 else "…"
-
-
-def _host(url: object) -> str:
-    try:
-        return urlsplit(str(url or "")).hostname or "—"
-    except ValueError:
-        return "—"
-
-
-def channel_summary(channel: Channel) -> list[tuple[str, str]]:
-    """What identifies a channel's destination without its secrets (tokens, keys, URL paths and
-    signing secrets are never rendered)."""
-    config = _stored_config(channel)
-    if channel.kind == Channel.Kind.EMAIL:
-        return [("Recipients", ", ".join(str(a) for a in config.get("to") or []) or "—")]
-    if channel.kind == Channel.Kind.TELEGRAM:
-        return [("Chat id", str(config.get("chat_id") or "—")),
-                ("Bot token", _masked(config.get("bot_token")))]
-    if channel.kind == Channel.Kind.SLACK:
-        return [("Slack host", _host(config.get("url")))]
-    if channel.kind == Channel.Kind.PAGERDUTY:
-        return [("Routing key", _masked(config.get("routing_key")))]
-    if channel.kind == Channel.Kind.WEBHOOK:
-        return [("Host", _host(config.get("url"))), ("Signing secret", "set (not shown)")]
-    return []
+    return get_object_or_404(selectors.channels_of(membership.organization_id), pk=channel_id)
 
 
 def _with_summary(channel: Channel) -> Channel:
@@ -342,14 +293,14 @@ def _forget_secrets(form: ChannelConfigFields) -> None:
     """A refused form is shown again without the credentials that were typed into it."""
     if form.is_bound:
         form.data = form.data.copy()
-        for name in SECRET_FIELDS:
+        for name in secret_field_names():
             form.data.pop(name, None)
 
 
 def _channels_page(request: HttpRequest, membership: Membership, *,
                    form: ChannelForm | None = None, new_channel: Channel | None = None,
                    secret: str | None = None, status: int = 200) -> HttpResponse:
-    channels = (_channels_of(membership).annotate(rule_count=Count("rules")))
+    channels = selectors.channels_with_rule_counts(membership.organization_id)
     return render(request, "alerts/channels.html", _alerts_context(
         membership, "channels", channels=[_with_summary(c) for c in channels],
         form=form or ChannelForm(), new_channel=new_channel, secret=secret), status=status)
@@ -381,17 +332,16 @@ def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse
     if form.is_valid():
         kind = form.cleaned_data["kind"]
         try:
-            channel = services.create_channel(membership.organization, kind=kind,
-                                              name=form.cleaned_data["name"],
-                                              config=form.config())
+            channel = channel_services.create_channel(membership.organization, kind=kind,
+                                                      name=form.cleaned_data["name"],
+                                                      config=form.config())
         except ValidationError as error:
             _put_errors(form, error, lambda key: form.field_for(kind, key))
         else:
             messages.success(request, f"Added the channel {channel.name}.")
             # A signing secret we generated is shown once, in this response only.
-            generated = (_stored_config(channel).get("secret")
-                         if kind == Channel.Kind.WEBHOOK
-                         and not form.cleaned_data.get("webhook_secret") else None)
+            stored = stored_config(channel)
+            generated = next((stored.get(key) for key in form.left_to_generate()), None)
             if generated:
                 return _channels_page(request, membership, new_channel=channel,
                                       secret=generated)
@@ -420,9 +370,9 @@ def channel_update(request: HttpRequest, membership: Membership,
     form = EditChannelForm(request.POST, kind=channel.kind)
     if form.is_valid():
         try:
-            services.update_channel(channel, name=form.cleaned_data["name"],
-                                    config=form.config(_stored_config(channel)),
-                                    enabled=form.cleaned_data["enabled"])
+            channel_services.update_channel(channel, name=form.cleaned_data["name"],
+                                            config=form.config(stored_config(channel)),
+                                            enabled=form.cleaned_data["enabled"])
         except ValidationError as error:  # refused before anything changed
             _put_errors(form, error, lambda key: form.field_for(channel.kind, key))
         else:
@@ -438,7 +388,7 @@ def channel_update(request: HttpRequest, membership: Membership,
 def channel_test(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
-    delivery = send_test_notification(channel)
+    delivery = channel_services.send_test_notification(channel)
     if delivery.ok:
         messages.success(request, "Test notification sent"
                                   + (f": {delivery.detail}" if delivery.detail else "."))
@@ -457,32 +407,21 @@ def channel_delete(request: HttpRequest, membership: Membership,
     require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
     name = channel.name
-    channel.delete()
+    channel_services.delete_channel(channel)
     messages.success(request, f"Deleted the channel {name}; its rules no longer notify it.")
     return redirect("alert_channels", slug=membership.organization.slug)
 
 
 # --- rules --------------------------------------------------------------------------------------
 
-def _rules_of(membership: Membership) -> QuerySet[Rule]:
-    return Rule.objects.filter(organization_id=membership.organization_id)
-
-
 def _own_rule(membership: Membership, rule_id: int) -> Rule:
-    return get_object_or_404(_rules_of(membership).select_related("organization"), pk=rule_id)
+    return get_object_or_404(selectors.rules_of(membership.organization_id)
+                             .select_related("organization"), pk=rule_id)
 
 
 def params_summary(rule: Rule) -> str:
-    params = rule.params or {}
-    if rule.kind in (Rule.Kind.PRICE_ABOVE, Rule.Kind.PRICE_BELOW):
-        side = "above" if rule.kind == Rule.Kind.PRICE_ABOVE else "below"
-        hysteresis = params.get("hysteresis_bps", "10")
-        return f"{side} {params.get('price', '?')} (hysteresis {hysteresis} bps)"
-    if rule.kind == Rule.Kind.DEVIATION:
-        return f"> {params.get('bps', '?')} bps from consensus"
-    if rule.kind == Rule.Kind.STATUS:
-        return ", ".join(params.get("statuses") or Rule.DEFAULT_STATUSES)
-    return "—"
+    """The rule's condition in a few words: its kind's `summary`."""
+    return rule_kind(rule.kind).summary(rule) if rule.kind in RULE_KINDS else "—"
 
 
 def _with_params(rule: Rule) -> Rule:
@@ -490,19 +429,13 @@ def _with_params(rule: Rule) -> Rule:
     return rule
 
 
-def _rule_error_field(key: str) -> str:
-    return RULE_ERROR_FIELDS.get(key, key)
-
-
 def _rules_page(request: HttpRequest, membership: Membership, *, form: RuleForm | None = None,
                 status: int = 200) -> HttpResponse:
-    rules = (_rules_of(membership).prefetch_related("channels")
-             .annotate(open_incidents=Count("incidents",
-                                            filter=Q(incidents__state__in=UNRESOLVED))))
+    rules = selectors.rules_with_open_incidents(membership.organization_id)
     return render(request, "alerts/rules.html", _alerts_context(
         membership, "rules", rules=[_with_params(r) for r in rules],
         form=form or RuleForm(organization=membership.organization),
-        max_rules=services.MAX_RULES), status=status)
+        max_rules=rule_services.MAX_RULES), status=status)
 
 
 def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
@@ -519,7 +452,7 @@ def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
         form=form or EditRuleForm.for_rule(rule),
         escalation_form=escalation_form or EscalationForm.for_rule(rule),
         mute_form=mute_form or MuteForm(initial={"until": rule.muted_until}),
-        current_windows=_windows_of(membership).filter(starts_at__lte=now, ends_at__gt=now)),
+        current_windows=selectors.current_windows(membership.organization_id, now)),
         status=status)
 
 
@@ -539,9 +472,9 @@ def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = RuleForm(request.POST, organization=membership.organization)
     if form.is_valid():
         try:
-            rule = services.create_rule(membership.organization, **form.rule_fields())
+            rule = rule_services.create_rule(membership.organization, **form.rule_fields())
         except ValidationError as error:
-            _put_errors(form, error, _rule_error_field)
+            _put_errors(form, error, form.field_for)
         else:
             messages.success(request, f"Added the rule {rule.name}.")
             return redirect("alert_rule", slug=membership.organization.slug, rule_id=rule.pk)
@@ -565,9 +498,10 @@ def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> H
     form = EditRuleForm(request.POST, organization=membership.organization)
     if form.is_valid():
         try:
-            services.update_rule(rule, **form.rule_fields(), enabled=form.cleaned_data["enabled"])
+            rule_services.update_rule(rule, **form.rule_fields(),
+                                      enabled=form.cleaned_data["enabled"])
         except ValidationError as error:
-            _put_errors(form, error, _rule_error_field)
+            _put_errors(form, error, form.field_for)
         else:
             messages.success(request, "Saved the rule.")
             return redirect("alert_rule", slug=membership.organization.slug, rule_id=rule.pk)
@@ -580,7 +514,7 @@ def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> H
     require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     name = rule.name
-    rule.delete()
+    rule_services.delete_rule(rule)
     messages.success(request, f"Deleted the rule {name} and its incidents.")
     return redirect("alert_rules", slug=membership.organization.slug)
 
@@ -594,7 +528,7 @@ def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) 
     form = EscalationForm(request.POST, organization=membership.organization)
     if form.is_valid():
         try:
-            services.set_escalation(rule, **form.escalation())
+            maintenance.set_escalation(rule, **form.escalation())
         except ValidationError as error:  # refused before anything changed
             _put_errors(form, error, str)
         else:
@@ -613,13 +547,13 @@ def rule_mute(request: HttpRequest, membership: Membership, rule_id: int) -> Htt
     rule = _own_rule(membership, rule_id)
     slug = membership.organization.slug
     if "unmute" in request.POST:
-        services.mute_rule(rule, until=None)
+        maintenance.mute_rule(rule, until=None)
         messages.success(request, "Unmuted: the rule's channels are notified again.")
         return redirect("alert_rule", slug=slug, rule_id=rule.pk)
     form = MuteForm(request.POST)
     if form.is_valid():
         try:
-            services.mute_rule(rule, until=form.cleaned_data["until"])
+            maintenance.mute_rule(rule, until=form.cleaned_data["until"])
         except ValidationError as error:
             _put_errors(form, error, str)
         else:
@@ -634,18 +568,15 @@ def rule_mute(request: HttpRequest, membership: Membership, rule_id: int) -> Htt
 PAST_WINDOWS_SHOWN = 50
 
 
-def _windows_of(membership: Membership) -> QuerySet[MaintenanceWindow]:
-    return MaintenanceWindow.objects.filter(organization_id=membership.organization_id)
-
-
 def _windows_page(request: HttpRequest, membership: Membership, *,
                   form: MaintenanceWindowForm | None = None, status: int = 200) -> HttpResponse:
-    now, windows = timezone.now(), _windows_of(membership)
+    now, organization_id = timezone.now(), membership.organization_id
     return render(request, "alerts/maintenance.html", _alerts_context(
         membership, "maintenance",
-        current=windows.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at", "pk"),
-        upcoming=windows.filter(starts_at__gt=now).order_by("starts_at", "pk"),
-        past=windows.filter(ends_at__lte=now).order_by("-ends_at", "-pk")[:PAST_WINDOWS_SHOWN],
+        current=selectors.current_windows(organization_id, now).order_by("ends_at", "pk"),
+        upcoming=selectors.upcoming_windows(organization_id, now).order_by("starts_at", "pk"),
+        past=selectors.past_windows(organization_id, now)
+        .order_by("-ends_at", "-pk")[:PAST_WINDOWS_SHOWN],
         past_limit=PAST_WINDOWS_SHOWN, form=form or MaintenanceWindowForm()), status=status)
 
 
@@ -665,8 +596,8 @@ def maintenance_window_create(request: HttpRequest, membership: Membership) -> H
     form = MaintenanceWindowForm(request.POST)
     if form.is_valid():
         try:
-            window = services.create_maintenance_window(membership.organization,
-                                                        **form.cleaned_data)
+            window = maintenance.create_maintenance_window(membership.organization,
+                                                           **form.cleaned_data)
         except ValidationError as error:
             _put_errors(form, error, str)
         else:
@@ -682,8 +613,8 @@ def maintenance_window_create(request: HttpRequest, membership: Membership) -> H
 def maintenance_window_delete(request: HttpRequest, membership: Membership,
                               window_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
-    window = get_object_or_404(_windows_of(membership), pk=window_id)
-    window.delete()
+    window = get_object_or_404(selectors.windows_of(membership.organization_id), pk=window_id)
+    maintenance.delete_maintenance_window(window)
     messages.success(request, "Deleted the maintenance window: notifications are no longer "
                               "held back for it.")
     return redirect("maintenance_windows", slug=membership.organization.slug)
@@ -691,12 +622,9 @@ def maintenance_window_delete(request: HttpRequest, membership: Membership,
 
 # --- incidents ----------------------------------------------------------------------------------
 
-def _incidents_of(membership: Membership) -> QuerySet[Incident]:
-    return Incident.objects.filter(organization_id=membership.organization_id)
-
-
 def _own_incident(membership: Membership, incident_id: int) -> Incident:
-    return get_object_or_404(_incidents_of(membership).select_related("rule"), pk=incident_id)
+    return get_object_or_404(selectors.incidents_of(membership.organization_id),
+                             pk=incident_id)
 
 
 @organization_member_required
@@ -706,9 +634,8 @@ def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     form = IncidentFilterForm(request.GET)
     state = (form.cleaned_data.get("state") if form.is_valid() else "") or "open"
-    shown = _incidents_of(membership).select_related("rule").order_by("-opened_at", "-pk")
-    if state == "open":
-        shown = shown.filter(state__in=UNRESOLVED)
+    shown = selectors.incidents_of(membership.organization_id, unresolved=state == "open")
+    shown = shown.order_by("-opened_at", "-pk")
     return render(request, "alerts/incidents.html", _alerts_context(
         membership, "incidents", incidents=shown[:INCIDENTS_SHOWN], state=state,
         limit=INCIDENTS_SHOWN))
@@ -732,7 +659,7 @@ def incident_acknowledge(request: HttpRequest, membership: Membership,
     require(membership, Action.MANAGE_ALERTS)
     incident = _own_incident(membership, incident_id)
     if incident.state == Incident.State.OPEN:
-        services.acknowledge(incident, by=request.user.email)
+        incident_services.acknowledge(incident, by=request.user.email)
         messages.success(request, "Acknowledged: the timeline records that you are on it.")
     else:
         messages.info(request, f"Nothing to do: the incident is already {incident.state}.")
@@ -744,17 +671,17 @@ def incident_acknowledge(request: HttpRequest, membership: Membership,
 def incident_ack(request: HttpRequest, token: str) -> HttpResponse:
     """The one-click acknowledge link of notifications. No login: the signed token is the
     authority. GET changes nothing (mail scanners prefetch links); POST acknowledges."""
-    incident = services.incident_for_ack_token(token)
+    incident = incident_services.incident_for_ack_token(token)
     if incident is None:
         raise Http404("This acknowledge link is invalid or has expired.")
     done = None
     if request.method == "POST":
         was_open = incident.state == Incident.State.OPEN
         by = request.user.email if request.user.is_authenticated else "link in a notification"
-        incident = services.acknowledge(incident, by=by)
+        incident = incident_services.acknowledge(incident, by=by)
         done = "acknowledged" if was_open else "unchanged"
     member = (request.user.is_authenticated
-              and selectors.membership_in(request.user, incident.organization.slug) is not None)
+              and accounts.membership_in(request.user, incident.organization.slug) is not None)
     response = render(request, "alerts/ack.html", {
         "incident": incident, "organization": incident.organization, "token": token,
         "done": done, "is_member": member})

@@ -13,6 +13,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.alerts.models import Channel, WebhookEndpoint
+from apps.alerts.signing import SignatureError, verify
+from apps.common.http import HtmxRequest
+
 from .control import DevnetClient, DevnetUnavailable
 from .faults import SPECS, FaultError
 
@@ -22,7 +26,7 @@ def _client() -> DevnetClient:
 
 
 @staff_member_required
-def devnet_page(request: HttpRequest) -> HttpResponse:
+def devnet_page(request: HtmxRequest) -> HttpResponse:
     template = "devnet/_status.html" if request.htmx else "devnet/page.html"
     try:
         status, error = _client().status(), None
@@ -102,9 +106,6 @@ def _remember(request: HttpRequest, body: bytes) -> None:
 def received_webhooks(request: HttpRequest) -> HttpResponse:
     """What the local receiver got, each checked against the secret of the endpoint or
     channel it was sent to."""
-    from apps.alerts.models import Channel, WebhookEndpoint
-    from apps.alerts.signing import SignatureError, verify
-
     path = reverse("devnet_webhook_receive")
     # Any host and port: the receiver is whichever local server the endpoint names.
     secrets = [e.secret for e in WebhookEndpoint.objects.filter(url__contains=path)]

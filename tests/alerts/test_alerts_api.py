@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import Channel, Incident, IncidentEvent, Rule
+from apps.alerts.services.channels import create_channel
+from apps.alerts.services.rules import create_rule
 from apps.api_keys.services import create_key
 from tests.api.conftest import _fresh_api_state, bearer  # noqa: F401 (autouse: no rate limits)
 from tests.factories import AssetFactory, PairFactory
@@ -118,8 +119,8 @@ def test_a_test_notification_to_an_email_channel(client, writer):
 
 def test_rules_are_created_listed_updated_and_deleted(client, writer, tenants):
     PairFactory(base=AssetFactory(symbol="ETH"))
-    channel = services.create_channel(tenants["org"], kind="email", name="ops",
-                                      config={"to": ["ops@example.com"]})
+    channel = create_channel(tenants["org"], kind="email", name="ops",
+                             config={"to": ["ops@example.com"]})
     created = call(client, "post", "rules", writer, {
         "name": "ETH above 3500", "kind": "price_above", "scope": "pair", "target": "ETH-USD",
         "params": {"price": "3500"}, "for_seconds": 30, "channels": [channel.pk]})
@@ -152,8 +153,8 @@ def test_rules_are_created_listed_updated_and_deleted(client, writer, tenants):
 
 
 def test_rule_validation_errors_name_their_fields(client, writer, tenants):
-    theirs = services.create_channel(tenants["outsider_org"], kind="email", name="x",
-                                     config={"to": ["x@example.com"]})
+    theirs = create_channel(tenants["outsider_org"], kind="email", name="x",
+                            config={"to": ["x@example.com"]})
     response = call(client, "post", "rules", writer, {
         "name": "r", "kind": "price_above", "scope": "pair", "target": "NOPE-USD",
         "params": {"price": "-1"}, "channels": [theirs.pk]})
@@ -173,9 +174,9 @@ def test_rule_validation_errors_name_their_fields(client, writer, tenants):
 
 def test_read_only_keys_read_but_cannot_write(client, tenants, writer):
     _, reader = create_key(tenants["org"], name="r")
-    channel = services.create_channel(tenants["org"], kind="email", name="ops",
-                                      config={"to": ["ops@example.com"]})
-    rule = services.create_rule(tenants["org"], name="r", kind="status", scope="all")
+    channel = create_channel(tenants["org"], kind="email", name="ops",
+                             config={"to": ["ops@example.com"]})
+    rule = create_rule(tenants["org"], name="r", kind="status", scope="all")
     incident = Incident.objects.create(rule=rule, organization=tenants["org"], subject="s",
                                        summary="down", opened_at=timezone.now())
     for method, path, body in (
@@ -198,9 +199,9 @@ def test_read_only_keys_read_but_cannot_write(client, tenants, writer):
 
 def test_other_organizations_objects_are_invisible(client, writer, tenants):
     other = tenants["outsider_org"]
-    channel = services.create_channel(other, kind="email", name="theirs",
-                                      config={"to": ["them@example.com"]})
-    rule = services.create_rule(other, name="theirs", kind="status", scope="all")
+    channel = create_channel(other, kind="email", name="theirs",
+                             config={"to": ["them@example.com"]})
+    rule = create_rule(other, name="theirs", kind="status", scope="all")
     incident = Incident.objects.create(rule=rule, organization=other, subject="s",
                                        summary="down", opened_at=timezone.now())
     rule_body = {"name": "mine", "kind": "status", "scope": "all"}
@@ -228,9 +229,9 @@ def test_other_organizations_objects_are_invisible(client, writer, tenants):
 @pytest.fixture
 def incidents(tenants):
     now = timezone.now()
-    rule = services.create_rule(tenants["org"], name="down", kind="status", scope="all")
-    other_rule = services.create_rule(tenants["org"], name="late", kind="status", scope="all",
-                                      params={"statuses": ["late"]})
+    rule = create_rule(tenants["org"], name="down", kind="status", scope="all")
+    other_rule = create_rule(tenants["org"], name="late", kind="status", scope="all",
+                             params={"statuses": ["late"]})
     opened = Incident.objects.create(rule=rule, organization=tenants["org"],
                                      subject="chainlink-eth-usd", summary="stale",
                                      value="stale", opened_at=now)

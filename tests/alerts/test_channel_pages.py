@@ -7,8 +7,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from apps.alerts import services
 from apps.alerts.models import Channel, Rule
+from apps.alerts.services.channels import create_channel
+from apps.alerts.services.rules import create_rule
 
 BOT_TOKEN = "123456789:AAEhBP0av28xIsn2Lm3GKnbR0x0iC7tQ9eQ"
 ROUTING_KEY = "0123456789abcdef0123456789ABCDEF"
@@ -24,14 +25,14 @@ def _loopback_allowed(settings):
 
 @pytest.fixture
 def email_channel(tenants):
-    return services.create_channel(tenants["org"], kind="email", name="desk mail",
-                                   config={"to": ["desk@example.com"]})
+    return create_channel(tenants["org"], kind="email", name="desk mail",
+                          config={"to": ["desk@example.com"]})
 
 
 @pytest.fixture
 def telegram(tenants):
-    return services.create_channel(tenants["org"], kind="telegram", name="ops chat",
-                                   config={"bot_token": BOT_TOKEN, "chat_id": "-100123"})
+    return create_channel(tenants["org"], kind="telegram", name="ops chat",
+                          config={"bot_token": BOT_TOKEN, "chat_id": "-100123"})
 
 
 def list_url(org):
@@ -102,9 +103,9 @@ def test_owner_creates_a_channel_of_each_kind(client, tenants, data, kind, confi
 
 
 def test_pages_show_what_identifies_a_channel_but_no_secret(client, tenants, telegram):
-    services.create_channel(tenants["org"], kind="slack", name="slack", config={"url": SLACK_URL})
-    services.create_channel(tenants["org"], kind="pagerduty", name="pd",
-                            config={"routing_key": ROUTING_KEY})
+    create_channel(tenants["org"], kind="slack", name="slack", config={"url": SLACK_URL})
+    create_channel(tenants["org"], kind="pagerduty", name="pd",
+                   config={"routing_key": ROUTING_KEY})
     client.force_login(tenants["member"])
     page = client.get(list_url(tenants["org"])).content.decode()
     assert "-100123" in page and "…" + BOT_TOKEN[-4:] in page and BOT_TOKEN not in page
@@ -218,8 +219,8 @@ def test_send_test_notification_mails_an_email_channel(client, tenants, email_ch
 
 def test_a_failed_test_notification_says_why(client, tenants, settings):
     settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
-    channel = services.create_channel(tenants["org"], kind="webhook", name="hook",
-                                      config={"url": HOOK})
+    channel = create_channel(tenants["org"], kind="webhook", name="hook",
+                             config={"url": HOOK})
     settings.OP_OUTBOUND_ALLOWED_HOSTS = []  # the URL is now blocked: a permanent failure
     client.force_login(tenants["owner"])
     response = client.post(reverse("alert_channel_test", args=[tenants["org"].slug, channel.pk]),
@@ -231,8 +232,8 @@ def test_a_failed_test_notification_says_why(client, tenants, settings):
 
 
 def test_delete_removes_the_channel_from_its_rules(client, tenants, email_channel):
-    rule = services.create_rule(tenants["org"], name="r", kind="status", scope="all",
-                                channels=[email_channel.pk])
+    rule = create_rule(tenants["org"], name="r", kind="status", scope="all",
+                       channels=[email_channel.pk])
     client.force_login(tenants["owner"])
     response = client.post(reverse("alert_channel_delete",
                                    args=[tenants["org"].slug, email_channel.pk]))

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import MaintenanceWindow
+from apps.alerts.services.channels import create_channel
+from apps.alerts.services.maintenance import create_maintenance_window, mute_rule, set_escalation
+from apps.alerts.services.rules import create_rule
 from apps.api_keys.services import create_key
 from tests.api.conftest import _fresh_api_state, bearer  # noqa: F401 (autouse: no rate limits)
 
@@ -24,14 +26,14 @@ def reader(tenants):
 
 @pytest.fixture
 def channel(tenants):
-    return services.create_channel(tenants["org"], kind="email", name="ops",
-                                   config={"to": ["ops@example.com"]})
+    return create_channel(tenants["org"], kind="email", name="ops",
+                          config={"to": ["ops@example.com"]})
 
 
 @pytest.fixture
 def rule(tenants, channel):
-    return services.create_rule(tenants["org"], name="down", kind="status", scope="all",
-                                channels=[channel.pk])
+    return create_rule(tenants["org"], name="down", kind="status", scope="all",
+                       channels=[channel.pk])
 
 
 def call(client, method, path, raw, body=None):
@@ -61,9 +63,9 @@ def test_rules_show_escalation_and_mute_read_only(client, writer, rule, channel)
     shown = call(client, "get", f"rules/{rule.pk}", writer).json()
     assert (shown["escalation_channels"], shown["escalate_after_minutes"],
             shown["muted_until"]) == ([], 0, None)
-    services.set_escalation(rule, channels=[channel.pk], after_minutes=20)
+    set_escalation(rule, channels=[channel.pk], after_minutes=20)
     until = later(hours=2)
-    services.mute_rule(rule, until=until)
+    mute_rule(rule, until=until)
     listed = call(client, "get", "rules", writer).json()["results"][0]
     assert (listed["escalation_channels"], listed["escalate_after_minutes"],
             listed["muted_until"]) == ([channel.pk], 20, iso(until))
@@ -112,8 +114,8 @@ def test_invalid_escalation_is_refused_with_the_field(client, writer, rule, body
 
 
 def test_another_organizations_channel_is_unknown(client, writer, rule, tenants):
-    theirs = services.create_channel(tenants["outsider_org"], kind="email", name="theirs",
-                                     config={"to": ["them@example.com"]})
+    theirs = create_channel(tenants["outsider_org"], kind="email", name="theirs",
+                            config={"to": ["them@example.com"]})
     response = call(client, "put", f"rules/{rule.pk}/escalation", writer,
                     {"channels": [theirs.pk], "after_minutes": 5})
     assert response.status_code == 400
@@ -208,8 +210,8 @@ def test_invalid_windows_are_refused_with_the_field(client, writer, body, field)
 # --- keys and tenants ---------------------------------------------------------------------------
 
 def test_read_only_keys_read_but_cannot_write(client, tenants, reader, rule, channel):
-    window = services.create_maintenance_window(tenants["org"], starts_at=later(hours=1),
-                                                ends_at=later(hours=2))
+    window = create_maintenance_window(tenants["org"], starts_at=later(hours=1),
+                                       ends_at=later(hours=2))
     for method, path, body in (
             ("put", f"rules/{rule.pk}/escalation", {"channels": [channel.pk],
                                                     "after_minutes": 5}),
@@ -228,11 +230,11 @@ def test_read_only_keys_read_but_cannot_write(client, tenants, reader, rule, cha
 
 def test_other_organizations_rules_and_windows_are_invisible(client, writer, tenants):
     other = tenants["outsider_org"]
-    theirs = services.create_channel(other, kind="email", name="theirs",
-                                     config={"to": ["them@example.com"]})
-    rule = services.create_rule(other, name="theirs", kind="status", scope="all")
-    window = services.create_maintenance_window(other, starts_at=later(hours=1),
-                                                ends_at=later(hours=2))
+    theirs = create_channel(other, kind="email", name="theirs",
+                            config={"to": ["them@example.com"]})
+    rule = create_rule(other, name="theirs", kind="status", scope="all")
+    window = create_maintenance_window(other, starts_at=later(hours=1),
+                                       ends_at=later(hours=2))
     for method, path, body in (
             ("put", f"rules/{rule.pk}/escalation", {"channels": [theirs.pk],
                                                     "after_minutes": 5}),

@@ -6,36 +6,38 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import MaintenanceWindow, Rule
+from apps.alerts.services.channels import create_channel
+from apps.alerts.services.maintenance import create_maintenance_window, mute_rule, set_escalation
+from apps.alerts.services.rules import create_rule
 
 FMT = "%Y-%m-%dT%H:%M"
 
 
 @pytest.fixture
 def channel(tenants):
-    return services.create_channel(tenants["org"], kind="email", name="desk mail",
-                                   config={"to": ["desk@example.com"]})
+    return create_channel(tenants["org"], kind="email", name="desk mail",
+                          config={"to": ["desk@example.com"]})
 
 
 @pytest.fixture
 def pager(tenants):
-    return services.create_channel(tenants["org"], kind="email", name="night pager",
-                                   config={"to": ["pager@example.com"]})
+    return create_channel(tenants["org"], kind="email", name="night pager",
+                          config={"to": ["pager@example.com"]})
 
 
 @pytest.fixture
 def rule(tenants, channel):
-    return services.create_rule(tenants["org"], name="Feeds down", kind="status", scope="all",
-                                channels=[channel.pk])
+    return create_rule(tenants["org"], name="Feeds down", kind="status", scope="all",
+                       channels=[channel.pk])
 
 
 @pytest.fixture
 def window(tenants):
     now = timezone.now()
-    return services.create_maintenance_window(tenants["org"], starts_at=now - timedelta(hours=1),
-                                              ends_at=now + timedelta(hours=1),
-                                              reason="node upgrade")
+    return create_maintenance_window(tenants["org"], starts_at=now - timedelta(hours=1),
+                                     ends_at=now + timedelta(hours=1),
+                                     reason="node upgrade")
 
 
 def in_utc(delta: timedelta) -> str:
@@ -92,7 +94,7 @@ def test_the_owner_sets_escalation_and_the_page_shows_it(client, tenants, rule, 
 
 
 def test_a_member_turns_escalation_off(client, tenants, rule, pager):
-    services.set_escalation(rule, channels=[pager.pk], after_minutes=30)
+    set_escalation(rule, channels=[pager.pk], after_minutes=30)
     client.force_login(tenants["member"])
     response = client.post(escalation_url(tenants["org"], rule), {"after_minutes": "0"})
     assert response.status_code == 302
@@ -120,8 +122,8 @@ def test_invalid_escalation_shows_the_errors_and_changes_nothing(client, tenants
 
 
 def test_another_organizations_channel_is_not_a_choice(client, tenants, rule):
-    theirs = services.create_channel(tenants["outsider_org"], kind="email", name="theirs",
-                                     config={"to": ["them@example.com"]})
+    theirs = create_channel(tenants["outsider_org"], kind="email", name="theirs",
+                            config={"to": ["them@example.com"]})
     client.force_login(tenants["owner"])
     response = client.post(escalation_url(tenants["org"], rule),
                            {"after_minutes": "5", "channels": [theirs.pk]})
@@ -259,8 +261,8 @@ def post_everything(client, org, rule, window):
 
 def test_a_viewer_sees_the_pages_but_every_post_is_forbidden(client, tenants, rule, window,
                                                              viewer, pager):
-    services.set_escalation(rule, channels=[pager.pk], after_minutes=10)
-    services.mute_rule(rule, until=timezone.now() + timedelta(hours=1))
+    set_escalation(rule, channels=[pager.pk], after_minutes=10)
+    mute_rule(rule, until=timezone.now() + timedelta(hours=1))
     detail = client.get(detail_url(tenants["org"], rule))
     page = detail.content.decode()
     assert detail.status_code == 200 and "escalates after 10 min" in page and "muted" in page

@@ -8,14 +8,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import Incident, IncidentEvent
+from apps.alerts.services import incidents
+from apps.alerts.services.incidents import ack_token
+from apps.alerts.services.rules import create_rule
 
 
 @pytest.fixture
 def rule(tenants):
-    return services.create_rule(tenants["org"], name="Chainlink stale", kind="status",
-                                scope="all")
+    return create_rule(tenants["org"], name="Chainlink stale", kind="status",
+                       scope="all")
 
 
 def make_incident(rule, subject="chainlink:eth-usd", state="open", minutes_ago=5):
@@ -51,7 +53,7 @@ def ack_url(org, incident):
 
 
 def link(incident):
-    return reverse("incident_ack", args=[services.ack_token(incident)])
+    return reverse("incident_ack", args=[ack_token(incident)])
 
 
 def test_urls(incident):
@@ -190,9 +192,9 @@ def test_the_link_records_a_logged_in_user(client, tenants, incident):
 
 
 def test_a_bad_or_tampered_token_is_not_found(client, tenants, incident):
-    token = services.ack_token(incident)
+    token = ack_token(incident)
     for bad in ("nope", token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
-                services.ack_token(Incident(pk=incident.pk + 1000))):
+                ack_token(Incident(pk=incident.pk + 1000))):
         assert client.get(reverse("incident_ack", args=[bad])).status_code == 404
         assert client.post(reverse("incident_ack", args=[bad])).status_code == 404
     incident.refresh_from_db()
@@ -200,6 +202,6 @@ def test_a_bad_or_tampered_token_is_not_found(client, tenants, incident):
 
 
 def test_an_expired_token_is_not_found(client, tenants, incident, monkeypatch):
-    token = services.ack_token(incident)
-    monkeypatch.setattr(services, "ACK_MAX_AGE", timedelta(seconds=-1))
+    token = ack_token(incident)
+    monkeypatch.setattr(incidents, "ACK_MAX_AGE", timedelta(seconds=-1))
     assert client.get(reverse("incident_ack", args=[token])).status_code == 404

@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import Incident, Rule
+from apps.alerts.services.channels import create_channel
+from apps.alerts.services.rules import create_rule
 from tests.factories import AssetFactory, FeedFactory, PairFactory
 
 
@@ -17,16 +18,16 @@ def eth(db):
 
 @pytest.fixture
 def channel(tenants):
-    return services.create_channel(tenants["org"], kind="email", name="desk mail",
-                                   config={"to": ["desk@example.com"]})
+    return create_channel(tenants["org"], kind="email", name="desk mail",
+                          config={"to": ["desk@example.com"]})
 
 
 @pytest.fixture
 def rule(tenants, eth, channel):
-    return services.create_rule(tenants["org"], name="ETH above 4k", kind="price_above",
-                                scope="pair", target="ETH-USD",
-                                params={"price": "4000", "hysteresis_bps": "25"},
-                                channels=[channel.pk])
+    return create_rule(tenants["org"], name="ETH above 4k", kind="price_above",
+                       scope="pair", target="ETH-USD",
+                       params={"price": "4000", "hysteresis_bps": "25"},
+                       channels=[channel.pk])
 
 
 def list_url(org):
@@ -137,8 +138,8 @@ def test_invalid_input_shows_form_errors(client, tenants, eth, data, errors):
 
 
 def test_another_organizations_channel_is_refused(client, tenants, eth):
-    theirs = services.create_channel(tenants["outsider_org"], kind="email", name="theirs",
-                                     config={"to": ["x@example.com"]})
+    theirs = create_channel(tenants["outsider_org"], kind="email", name="theirs",
+                            config={"to": ["x@example.com"]})
     client.force_login(tenants["owner"])
     response = client.post(create_url(tenants["org"]), rule_data(channels=[theirs.pk]))
     assert response.status_code == 400 and "theirs" not in response.content.decode()

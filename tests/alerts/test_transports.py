@@ -15,21 +15,14 @@ from django.core.exceptions import ValidationError
 
 from apps.alerts import signing
 from apps.alerts.models import Channel
-from apps.alerts.notifications import (
-    Notification,
-    notify_channel,
-    send_test_notification,
-    test_notification,
-)
-from apps.alerts.transports import (
-    TRANSPORTS,
-    EmailTransport,
-    PagerDutyTransport,
-    SlackTransport,
-    TelegramTransport,
-    WebhookTransport,
-    transport_for,
-)
+from apps.alerts.notifications import Notification, test_notification
+from apps.alerts.services.channels import notify_channel, send_test_notification
+from apps.alerts.transports import TRANSPORTS, transport_for
+from apps.alerts.transports.email import EmailTransport
+from apps.alerts.transports.pagerduty import PagerDutyTransport
+from apps.alerts.transports.slack import SlackTransport
+from apps.alerts.transports.telegram import TelegramTransport
+from apps.alerts.transports.webhook import WebhookTransport
 from tests.factories import MembershipFactory
 
 from .receiver import Received

@@ -8,8 +8,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.alerts import services
 from apps.alerts.models import DeliveryAttempt, WebhookEndpoint, WebhookMessage
+from apps.alerts.services.webhooks import create_endpoint, send_test
 from tests.factories import AssetFactory, PairFactory
 
 SECRET_PATTERN = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
@@ -23,8 +23,8 @@ def _loopback_allowed(settings):
 
 @pytest.fixture
 def endpoint(tenants):
-    return services.create_endpoint(tenants["org"], url=HOOK, events=["alert.opened"],
-                                    description="desk")
+    return create_endpoint(tenants["org"], url=HOOK, events=["alert.opened"],
+                           description="desk")
 
 
 def list_url(org):
@@ -233,11 +233,11 @@ def test_send_test_queues_a_message_visible_on_the_detail_page(client, tenants, 
 def test_the_detail_page_lists_messages_newest_first_with_their_attempts(
         client, tenants, endpoint):
     now = timezone.now()
-    old = services.send_test(endpoint)
+    old = send_test(endpoint)
     old.created_at = now - timedelta(hours=1)
     old.status, old.attempts, old.delivered_at = "delivered", 1, now
     old.save()
-    new = services.send_test(endpoint)
+    new = send_test(endpoint)
     DeliveryAttempt.objects.create(message=old, started_at=now, status_code=200, latency_ms=84,
                                    response_snippet="ok" + "y" * 400)
     DeliveryAttempt.objects.create(message=new, started_at=now, status_code=None, latency_ms=3,
@@ -251,7 +251,7 @@ def test_the_detail_page_lists_messages_newest_first_with_their_attempts(
 
 
 def test_redeliver_sets_the_message_pending(client, tenants, endpoint):
-    message = services.send_test(endpoint)
+    message = send_test(endpoint)
     later = timezone.now() + timedelta(hours=5)
     WebhookMessage.objects.filter(pk=message.pk).update(status="failed", attempts=8,
                                                         next_attempt_at=later)
@@ -264,7 +264,7 @@ def test_redeliver_sets_the_message_pending(client, tenants, endpoint):
 
 
 def test_delete_removes_the_endpoint_and_its_messages(client, tenants, endpoint):
-    services.send_test(endpoint)
+    send_test(endpoint)
     client.force_login(tenants["owner"])
     response = client.post(reverse("webhook_delete", args=[tenants["org"].slug, endpoint.pk]))
     assert response.status_code == 302 and response["Location"] == list_url(tenants["org"])
@@ -272,7 +272,7 @@ def test_delete_removes_the_endpoint_and_its_messages(client, tenants, endpoint)
 
 
 def test_a_viewer_sees_the_pages_but_every_post_is_forbidden(client, tenants, endpoint, viewer):
-    message = services.send_test(endpoint)
+    message = send_test(endpoint)
     listing = client.get(list_url(tenants["org"]))
     assert listing.status_code == 200 and HOOK in listing.content.decode()
     assert create_url(tenants["org"]) not in listing.content.decode()
@@ -290,7 +290,7 @@ def test_a_viewer_sees_the_pages_but_every_post_is_forbidden(client, tenants, en
 
 
 def test_an_outsider_gets_404_everywhere(client, tenants, endpoint):
-    message = services.send_test(endpoint)
+    message = send_test(endpoint)
     secret = endpoint.secret
     client.force_login(tenants["outsider"])
     assert client.get(list_url(tenants["org"])).status_code == 404

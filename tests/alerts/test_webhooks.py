@@ -6,8 +6,16 @@ from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.alerts import services, signing
+from apps.alerts import signing
 from apps.alerts.models import Event, WebhookEndpoint, WebhookMessage
+from apps.alerts.services.delivery import (
+    SEND_CONCURRENCY,
+    WEBHOOKS,
+    deliver_webhooks,
+    record_attempt,
+)
+from apps.alerts.services.outbox import lease_for
+from apps.alerts.services.webhooks import create_endpoint, publish, redeliver, rotate_secret
 from tests.factories import AssetFactory, PairFactory
 
 from .receiver import Receiver
@@ -24,32 +32,32 @@ def receiver(settings):
 @pytest.fixture
 def endpoint(tenants, receiver):
     PairFactory(base=AssetFactory(symbol="ETH"))
-    return services.create_endpoint(
+    return create_endpoint(
         tenants["org"], url=f"{receiver.url}/hooks?src=op",
         events=[Event.PRICE_UPDATED, Event.ALERT_OPENED], pairs=["ETH-USD"])
 
 
 def publish_one(endpoint, event=Event.ALERT_OPENED, **data):
     with transaction.atomic():
-        return services.publish(endpoint.organization_id, event, data or {"incident": 1})
+        return publish(endpoint.organization_id, event, data or {"incident": 1})
 
 
 def test_events_reach_only_the_endpoints_subscribed_to_them(tenants, endpoint, receiver):
-    other_org = services.create_endpoint(tenants["outsider_org"], url=f"{receiver.url}/x",
-                                         events=[Event.ALERT_OPENED])
+    other_org = create_endpoint(tenants["outsider_org"], url=f"{receiver.url}/x",
+                                events=[Event.ALERT_OPENED])
     assert [m.endpoint for m in publish_one(endpoint)] == [endpoint]
     assert other_org.messages.count() == 0
     with transaction.atomic():
-        assert services.publish(endpoint.organization_id, Event.PRICE_UPDATED, {},
-                                pair="BTC-USD") == []
-        assert len(services.publish(endpoint.organization_id, Event.PRICE_UPDATED, {},
-                                    pair="ETH-USD")) == 1
-        assert services.publish(endpoint.organization_id, Event.FEED_STATUS_CHANGED, {}) == []
+        assert publish(endpoint.organization_id, Event.PRICE_UPDATED, {},
+                       pair="BTC-USD") == []
+        assert len(publish(endpoint.organization_id, Event.PRICE_UPDATED, {},
+                           pair="ETH-USD")) == 1
+        assert publish(endpoint.organization_id, Event.FEED_STATUS_CHANGED, {}) == []
 
 
 def test_a_message_is_posted_signed_and_recorded(endpoint, receiver):
     [message] = publish_one(endpoint, incident=42)
-    assert services.deliver_due() == 1
+    assert deliver_webhooks() == 1
     [request] = receiver.requests
     assert request.method == "POST" and request.path == "/hooks?src=op"
     assert request.headers["content-type"] == "application/json"
@@ -68,7 +76,7 @@ def test_a_receiver_down_for_a_while_still_gets_every_message_once(endpoint, rec
     messages = [publish_one(endpoint, incident=n)[0] for n in range(3)]
     now = timezone.now()
     for step in range(8):  # well past the first retries
-        services.deliver_due(now=now + timedelta(minutes=40 * step))
+        deliver_webhooks(now=now + timedelta(minutes=40 * step))
     delivered_ids = [r.headers["webhook-id"] for r in receiver.requests]
     assert set(delivered_ids) == {m.msg_id for m in messages}
     assert all(WebhookMessage.objects.get(pk=m.pk).status == "delivered" for m in messages)
@@ -80,10 +88,10 @@ def test_a_receiver_down_for_a_while_still_gets_every_message_once(endpoint, rec
 def test_a_worker_killed_mid_delivery_leaves_the_message_to_a_later_attempt(endpoint, receiver):
     [message] = publish_one(endpoint)
     now = timezone.now()
-    claimed = services._claim(now, 10)  # claimed, then the worker dies before sending
+    claimed = WEBHOOKS.claim(now, 10)  # claimed, then the worker dies before sending
     assert [m.pk for m in claimed] == [message.pk]
-    assert services.deliver_due(now=now + timedelta(seconds=30)) == 0  # still leased
-    assert services.deliver_due(now=now + services.lease_for(1, 16) + timedelta(seconds=1)) == 1
+    assert deliver_webhooks(now=now + timedelta(seconds=30)) == 0  # still leased
+    assert deliver_webhooks(now=now + lease_for(1, 16) + timedelta(seconds=1)) == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == [message.msg_id]
     message.refresh_from_db()
     assert message.status == "delivered"
@@ -92,12 +100,12 @@ def test_a_worker_killed_mid_delivery_leaves_the_message_to_a_later_attempt(endp
 def test_retries_back_off_and_honour_retry_after(endpoint, receiver):
     receiver.statuses = [500, 429]
     [message] = publish_one(endpoint)
-    services.deliver_due()
+    deliver_webhooks()
     message.refresh_from_db()
     first_wait = message.next_attempt_at - timezone.now()
     assert timedelta(seconds=1) < first_wait < timedelta(seconds=10)  # 5 s ± jitter
     receiver.extra_headers = {"Retry-After": "120"}
-    services.deliver_due(now=message.next_attempt_at)
+    deliver_webhooks(now=message.next_attempt_at)
     message.refresh_from_db()
     assert message.next_attempt_at - timezone.now() >= timedelta(seconds=115)
     assert message.attempts == 2 and message.status == "pending"
@@ -108,7 +116,7 @@ def test_410_gone_disables_the_endpoint_and_tells_the_org(endpoint, receiver, te
     receiver.statuses = [410]
     [message] = publish_one(endpoint)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deliver_due()
+        deliver_webhooks()
     endpoint.refresh_from_db()
     message.refresh_from_db()
     assert not endpoint.enabled and "410" in endpoint.disabled_reason
@@ -120,13 +128,13 @@ def test_410_gone_disables_the_endpoint_and_tells_the_org(endpoint, receiver, te
 def test_an_endpoint_failing_for_a_day_is_disabled(endpoint, receiver):
     receiver.statuses = [500] * 20
     [message] = publish_one(endpoint)
-    services.deliver_due()
+    deliver_webhooks()
     endpoint.refresh_from_db()
     assert endpoint.enabled and endpoint.failing_since is not None
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - timedelta(hours=24, minutes=1))
     WebhookMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    services.deliver_due()
+    deliver_webhooks()
     endpoint.refresh_from_db()
     assert not endpoint.enabled and "failing since" in endpoint.disabled_reason
 
@@ -134,7 +142,7 @@ def test_an_endpoint_failing_for_a_day_is_disabled(endpoint, receiver):
 def test_a_private_address_is_refused_at_delivery_and_disables_the_endpoint(endpoint, settings):
     settings.OP_OUTBOUND_ALLOWED_HOSTS = []  # the receiver is on loopback
     [message] = publish_one(endpoint)
-    services.deliver_due()
+    deliver_webhooks()
     endpoint.refresh_from_db()
     message.refresh_from_db()
     assert not endpoint.enabled and "blocked" in endpoint.disabled_reason.lower()
@@ -143,9 +151,9 @@ def test_a_private_address_is_refused_at_delivery_and_disables_the_endpoint(endp
 
 def test_after_a_secret_rotation_messages_carry_both_signatures(endpoint, receiver):
     old = endpoint.secret
-    services.rotate_secret(endpoint)
+    rotate_secret(endpoint)
     publish_one(endpoint)
-    services.deliver_due()
+    deliver_webhooks()
     request = receiver.requests[0]
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     signing.verify(old, request.headers, request.body)
@@ -162,16 +170,16 @@ def test_the_secret_is_encrypted_at_rest(endpoint):
 def test_endpoints_refuse_bad_urls_events_and_pairs(tenants, receiver, settings):
     settings.OP_OUTBOUND_ALLOWED_HOSTS = []
     with pytest.raises(Exception) as error:
-        services.create_endpoint(tenants["org"], url="file:///etc/passwd",
-                                 events=["nope"], pairs=["NOPE-USD"])
+        create_endpoint(tenants["org"], url="file:///etc/passwd",
+                        events=["nope"], pairs=["NOPE-USD"])
     assert set(error.value.message_dict) == {"url", "events", "pairs"}
 
 
 def test_redelivery_sends_the_same_message_again(endpoint, receiver):
     [message] = publish_one(endpoint)
-    services.deliver_due()
-    services.redeliver(message)
-    services.deliver_due()
+    deliver_webhooks()
+    redeliver(message)
+    deliver_webhooks()
     assert [r.headers["webhook-id"] for r in receiver.requests] == [message.msg_id] * 2
 
 
@@ -181,11 +189,11 @@ def test_an_outcome_from_an_expired_claim_does_not_overwrite_a_later_delivery(en
 
     [message] = publish_one(endpoint)
     now = timezone.now()
-    [stale] = services._claim(now, 10)  # worker A claims, then stalls past its lease
-    later = now + services.lease_for(1, services.SEND_CONCURRENCY) + timedelta(seconds=1)
-    assert services.deliver_due(now=later) == 1  # worker B delivers it
+    [stale] = WEBHOOKS.claim(now, 10)  # worker A claims, then stalls past its lease
+    later = now + lease_for(1, SEND_CONCURRENCY) + timedelta(seconds=1)
+    assert deliver_webhooks(now=later) == 1  # worker B delivers it
     failed = outbound.OutboundResult(status=503, latency_ms=5.0, snippet="", headers={})
-    services._record(stale, now, failed, permanent=None)  # A finally reports its attempt
+    record_attempt(stale, now, failed, permanent=None)  # A finally reports its attempt
     message.refresh_from_db()
     assert message.status == "delivered" and message.attempts == 1
     assert message.delivery_attempts.count() == 2  # both attempts are still on record

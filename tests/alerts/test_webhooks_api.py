@@ -1,8 +1,10 @@
 """/api/v1/webhooks: the endpoints' API, scoped to the caller's organization."""
 import pytest
 
-from apps.alerts import services, signing
+from apps.alerts import signing
 from apps.alerts.models import WebhookEndpoint
+from apps.alerts.services.delivery import deliver_webhooks
+from apps.alerts.services.webhooks import create_endpoint
 from apps.api_keys.services import create_key
 from tests.api.conftest import bearer
 from tests.factories import AssetFactory, MembershipFactory, PairFactory
@@ -54,7 +56,7 @@ def test_a_test_event_is_delivered_signed_and_shows_its_attempt(client, writer, 
     created = create(client, writer, receiver).json()
     queued = client.post(f"/api/v1/webhooks/{created['id']}/test", **bearer(writer))
     assert queued.status_code == 202 and queued.json()["status"] == "pending"
-    services.deliver_due()
+    deliver_webhooks()
     [request] = receiver.requests
     signing.verify(created["secret"], request.headers, request.body)
     messages = client.get(f"/api/v1/webhooks/{created['id']}/messages",
@@ -81,8 +83,8 @@ def test_update_rotate_and_delete(client, writer, receiver):
 
 
 def test_other_organizations_endpoints_are_invisible(client, writer, tenants, receiver):
-    theirs = services.create_endpoint(tenants["outsider_org"], url=f"{receiver.url}/t",
-                                      events=["alert.opened"])
+    theirs = create_endpoint(tenants["outsider_org"], url=f"{receiver.url}/t",
+                             events=["alert.opened"])
     for method, path in (("get", ""), ("put", ""), ("delete", ""), ("post", "/test"),
                          ("post", "/rotate-secret"), ("get", "/messages")):
         response = getattr(client, method)(f"/api/v1/webhooks/{theirs.pk}{path}",

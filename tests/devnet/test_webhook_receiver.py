@@ -1,7 +1,8 @@
 """The devnet's local webhook receiver: alerts can be tried end to end on `make run`."""
 from django.core.cache import cache
 
-from apps.alerts import services
+from apps.alerts.services.delivery import deliver_webhooks
+from apps.alerts.services.webhooks import create_endpoint, send_test
 
 
 def test_deliveries_to_the_local_receiver_are_listed_with_their_signature_checked(
@@ -9,9 +10,9 @@ def test_deliveries_to_the_local_receiver_are_listed_with_their_signature_checke
     cache.delete("devnet:webhooks:received")
     settings.OP_OUTBOUND_ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     url = f"{live_server.url}/devnet/webhooks/receive/"
-    endpoint = services.create_endpoint(tenants["org"], url=url, events=["alert.opened"])
-    services.send_test(endpoint)
-    assert services.deliver_due() == 1
+    endpoint = create_endpoint(tenants["org"], url=url, events=["alert.opened"])
+    send_test(endpoint)
+    assert deliver_webhooks() == 1
     client.force_login(admin_user)
     page = client.get("/devnet/webhooks/")
     body = page.content.decode()

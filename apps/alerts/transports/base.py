@@ -1,16 +1,17 @@
-"""The shared interface of the alert transports (re-exported by the package)."""
+"""The shared interface of the alert transports: `Transport` (one subclass per channel kind,
+apps/alerts/transports/<kind>.py), what a kind declares about its config (`ConfigField`), the
+outcome of an attempt (`Delivery`) and the helpers the kinds share."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
 from apps.alerts import outbound
-
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
+from apps.alerts.notifications import Notification
 
 
 @dataclass
@@ -44,10 +45,45 @@ class ConfigError(ValueError):
     """A stored channel config cannot be used (not JSON, unknown kind, a field missing)."""
 
 
+@dataclass(frozen=True)
+class ConfigField:
+    """One key of a kind's config, as the channel forms show it.
+
+    `form_name` is the form field's name (one create form holds every kind's fields, so two
+    kinds' `url` are told apart). A `secret` is typed into a password input and never rendered
+    again, not even into a refused form. A `generated` value may be left empty: the transport
+    makes one up on creation (shown once), and an update that leaves it empty keeps the stored
+    one.
+    """
+
+    key: str
+    label: str
+    help_text: str = ""
+    form_name: str = ""
+    max_length: int = 500
+    secret: bool = False
+    generated: bool = False
+
+    @property
+    def field_name(self) -> str:
+        return self.form_name or self.key
+
+
 class Transport:
-    """One channel kind. Subclasses set `kind` and implement `notify` and `validate_config`."""
+    """One channel kind. Subclasses set `kind`, `label` (as in `Channel.Kind`), their
+    `config_fields`, and implement `notify`, `validate_config` and the two summaries:
+    `summary` (the pages and the admin: label → value rows) and `config_summary` (the API's
+    `config_summary`, its keys documented in `config_summary_fields`). Neither ever shows a
+    secret: at most a host or the last characters of a token."""
 
     kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    config_fields: ClassVar[tuple[ConfigField, ...]] = ()
+    # The API summary's keys: name -> (str or list, what it is).
+    config_summary_fields: ClassVar[dict[str, tuple[type, str]]] = {}
+    # False: the subjects of one rule that change together make one message; True: one message
+    # per incident (a channel that groups by dedup key itself).
+    per_incident: ClassVar[bool] = False
 
     def __init__(self, channel_config: dict) -> None:
         self.config = channel_config
@@ -58,6 +94,20 @@ class Transport:
     @classmethod
     def validate_config(cls, config: dict) -> dict:
         """Return the cleaned config to store; raise ValidationError({field: message})."""
+        raise NotImplementedError
+
+    @classmethod
+    def secret_fields(cls) -> tuple[ConfigField, ...]:
+        return tuple(f for f in cls.config_fields if f.secret)
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        """What identifies the destination, for people: label → value rows."""
+        raise NotImplementedError
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        """What identifies the destination, for the API (`config_summary_fields`)."""
         raise NotImplementedError
 
     def _require(self, *names: str) -> list:
@@ -126,3 +176,23 @@ def check_user_url(url: object, errors: dict[str, str], field: str = "url") -> s
 def raise_if(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationError(errors)
+
+
+# --- summaries ---------------------------------------------------------------------------------
+
+def masked(value: object) -> str:
+    """A secret's last 4 characters behind an ellipsis (nothing of a short one)."""
+    text = str(value or "")
+    return f"…{text[-4:]}" if len(text) > 8 else "…"
+
+
+def last4(value: object) -> str:
+    return str(value or "")[-4:]
+
+
+def host(url: object) -> str:
+    """A URL's host name ("" when there is none): its path may be the secret."""
+    try:
+        return urlsplit(str(url or "")).hostname or ""
+    except ValueError:
+        return ""

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import re
 import smtplib
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
-from .base import ConfigError, Delivery, Transport, raise_if
+from apps.alerts.notifications import Notification
 
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
+from .base import ConfigError, ConfigField, Delivery, Transport, raise_if
 
 MAX_RECIPIENTS = 10
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
@@ -28,6 +26,21 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 class EmailTransport(Transport):
     kind = "email"
+    label = "Email"
+    config_fields = (
+        ConfigField("to", "Email recipients", "Up to 10 addresses, separated by commas or spaces.",
+                    max_length=2000),
+    )
+    config_summary_fields = {"to": (list, "the recipients")}
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        return [("Recipients", ", ".join(str(a) for a in config.get("to") or []) or "—")]
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        to = config.get("to")
+        return {"to": [str(a) for a in to]} if isinstance(to, list) else {}
 
     @classmethod
     def validate_config(cls, config: dict) -> dict:

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from apps.alerts import outbound
+from apps.alerts.notifications import Notification
 
-from .base import Delivery, Transport, http_failure, post_json, raise_if
-
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
+from .base import ConfigField, Delivery, Transport, http_failure, last4, masked, post_json, raise_if
 
 ROUTING_KEY_RE = re.compile(r"[A-Za-z0-9]{32}")
 ACTIONS = {"opened": "trigger", "test": "trigger", "acknowledged": "acknowledge",
@@ -29,6 +26,24 @@ MAX_DEDUP_KEY = 255
 
 class PagerDutyTransport(Transport):
     kind = "pagerduty"
+    label = "PagerDuty"
+    config_fields = (
+        ConfigField("routing_key", "PagerDuty routing key",
+                    "The 32-character integration key of an Events API v2 integration.",
+                    max_length=100, secret=True),
+    )
+    config_summary_fields = {"routing_key_last4": (str, "the routing key's last 4")}
+    # PagerDuty groups by dedup key itself, and its trigger, acknowledge and resolve must share
+    # one: it gets an event per incident.
+    per_incident = True
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        return [("Routing key", masked(config.get("routing_key")))]
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        return {"routing_key_last4": last4(config.get("routing_key"))}
 
     @classmethod
     def validate_config(cls, config: dict) -> dict:

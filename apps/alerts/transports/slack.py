@@ -8,14 +8,19 @@ permanent; 400 (`invalid_payload`, `no_text`: our message) is not, nor are 429 a
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from apps.alerts import outbound
+from apps.alerts.notifications import Notification
 
-from .base import Delivery, Transport, check_user_url, http_failure, post_json, raise_if
-
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
+from .base import (
+    ConfigField,
+    Delivery,
+    Transport,
+    check_user_url,
+    host,
+    http_failure,
+    post_json,
+    raise_if,
+)
 
 PERMANENT_STATUSES = (403, 404, 410)
 PERMANENT_ERRORS = ("invalid_token", "action_prohibited", "no_service", "channel_not_found",
@@ -38,6 +43,20 @@ def _plain(text: str, limit: int) -> dict:
 
 class SlackTransport(Transport):
     kind = "slack"
+    label = "Slack"
+    config_fields = (
+        ConfigField("url", "Slack webhook URL", "https://hooks.slack.com/services/…",
+                    form_name="slack_url", secret=True),  # the URL is the credential
+    )
+    config_summary_fields = {"host": (str, "the URL's host (the path is secret)")}
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        return [("Slack host", host(config.get("url")) or "—")]
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        return {"host": host(config.get("url"))}
 
     @classmethod
     def validate_config(cls, config: dict) -> dict:

@@ -10,16 +10,23 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from apps.alerts import outbound
+from apps.alerts.notifications import Notification
 
-from .base import Delivery, Transport, http_failure, post_json, raise_if, retry_after_seconds
-
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
+from .base import (
+    ConfigField,
+    Delivery,
+    Transport,
+    http_failure,
+    last4,
+    masked,
+    post_json,
+    raise_if,
+    retry_after_seconds,
+)
 
 TOKEN_RE = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{30,100}")
 CHAT_ID_RE = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
@@ -40,6 +47,25 @@ def _cut(text: str, limit: int) -> str:
 
 class TelegramTransport(Transport):
     kind = "telegram"
+    label = "Telegram"
+    config_fields = (
+        ConfigField("bot_token", "Telegram bot token",
+                    "The token @BotFather gave you (123456:AAE…).", secret=True),
+        ConfigField("chat_id", "Telegram chat id",
+                    "A number such as -1001234567890, or @channelname.", max_length=40),
+    )
+    config_summary_fields = {"chat_id": (str, "the chat"),
+                             "bot_token_last4": (str, "the bot token's last 4")}
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        return [("Chat id", str(config.get("chat_id") or "—")),
+                ("Bot token", masked(config.get("bot_token")))]
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        return {"chat_id": str(config.get("chat_id") or ""),
+                "bot_token_last4": last4(config.get("bot_token"))}
 
     @classmethod
     def validate_config(cls, config: dict) -> dict:

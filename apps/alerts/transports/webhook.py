@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import TYPE_CHECKING
 
 from apps.alerts import outbound, signing
 from apps.alerts.models import Event
+from apps.alerts.notifications import Notification
 
 from .base import (
     ConfigError,
+    ConfigField,
     Delivery,
     Transport,
     check_user_url,
     encode_json,
+    host,
     http_failure,
     post_json,
     raise_if,
 )
-
-if TYPE_CHECKING:
-    from apps.alerts.notifications import Notification
 
 USER_AGENT = "OraclePlatform-Webhooks/1"
 
@@ -46,6 +45,23 @@ def message_id(n: Notification) -> str:
 
 class WebhookTransport(Transport):
     kind = "webhook"
+    label = "Generic webhook"
+    config_fields = (
+        ConfigField("url", "Webhook URL", "Public http(s) address; signed per Standard Webhooks.",
+                    form_name="webhook_url"),
+        ConfigField("secret", "Webhook signing secret",
+                    "Optional whsec_… secret; one is generated when left empty.",
+                    form_name="webhook_secret", secret=True, generated=True),
+    )
+    config_summary_fields = {"host": (str, "the URL's host (the path is secret)")}
+
+    @classmethod
+    def summary(cls, config: dict) -> list[tuple[str, str]]:
+        return [("Host", host(config.get("url")) or "—"), ("Signing secret", "set (not shown)")]
+
+    @classmethod
+    def config_summary(cls, config: dict) -> dict:
+        return {"host": host(config.get("url"))}
 
     @classmethod
     def validate_config(cls, config: dict) -> dict:

@@ -12,8 +12,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
-from .models import Event, PublishedState, WebhookEndpoint, WebhookMessage
+from apps.alerts.models import Event, PublishedState, WebhookEndpoint, WebhookMessage
+
+from .webhooks import publish_many
 
 
 def publish_changes(states: Iterable[dict], *, now: datetime | None = None
@@ -62,7 +63,7 @@ def publish_changes(states: Iterable[dict], *, now: datetime | None = None
             events.extend((org, event_type, data, pair) for org in subscribed["orgs"][event_type])
         PublishedState.objects.bulk_create(created)
         PublishedState.objects.bulk_update(changed, ["value", "updated_at"])
-        return services.publish_many(events, now=now)
+        return publish_many(events, now=now)
 
 
 def _subscriptions() -> dict:

@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from apps.alerts.evaluate import evaluate
 from apps.alerts.models import Channel, Incident, Notice, Rule, WebhookMessage
-from apps.alerts.notices import deliver_due
-from apps.alerts.services import create_endpoint
+from apps.alerts.services.delivery import deliver_notices
+from apps.alerts.services.evaluation import evaluate
+from apps.alerts.services.webhooks import create_endpoint
 from tests.factories import AssetFactory, PairFactory, priced
 
 T0 = timezone.now().replace(microsecond=0)
@@ -134,7 +134,7 @@ def test_many_subjects_failing_together_make_one_notification(
     assert len(evaluate(down, now=at(0))["opened"]) == 40
     assert Notice.objects.count() == 1  # written with the incidents
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliver_due() == 1
+        assert deliver_notices() == 1
     assert len(mail.outbox) == 1 and "40 subjects" in mail.outbox[0].subject
     incident = Incident.objects.filter(rule=r).first()
     assert [e.kind for e in incident.events.all()] == ["opened", "notified"]

@@ -1,48 +1,58 @@
-"""Telling the channels, at least once.
+"""Incidents after they open: who is told about each transition, acknowledging, escalating.
 
 An incident's transitions (opened, acknowledged, resolved, escalated) are turned into Notices —
 one per channel, with the Notification to send — inside the transaction that changes the
-incident, so a crash between commit and send loses nothing. `deliver_due` claims due notices
-under a lease (as webhook delivery does), sends them through the channel's transport, and
-retries transient failures with backoff (a vendor's `retry_after` is honoured). Notifications are
-held back — and the timeline says so — while the rule is muted or the organization is in a
-maintenance window. `escalate_due` tells a rule's escalation channels about incidents still
+incident, so a crash between commit and send loses nothing (apps/alerts/services/delivery.py
+sends them). Notifications are held back — and the timeline says so — while the rule is muted or
+the organization is in a maintenance window (apps/alerts/services/maintenance.py).
+
+Acknowledging (from the incident's page, the API, or the signed one-click link of a
+notification) is recorded on the timeline, tells the channels (PagerDuty stops paging) and stops
+escalation: `escalate_due` tells a rule's escalation channels, once, about incidents still
 unacknowledged after `escalate_after_minutes`.
 """
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.core import signing as signing_tokens
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Channel, Incident, IncidentEvent, MaintenanceWindow, Notice, Rule
-from .notifications import Notification, notify_channel
-from .services import lease_for
+from apps.alerts.models import Channel, Incident, IncidentEvent, Notice
+from apps.alerts.notifications import Notification
+from apps.alerts.transports import transport_class
+from apps.common.enqueue import enqueue
 
-RETRY_SCHEDULE = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1),
-                  timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+from .maintenance import suppression
+
+ACK_SALT = "alerts.acknowledge"
+ACK_MAX_AGE = timedelta(days=7)
+DELIVER_NOW = "alerts.deliver_now"  # the task that sends what is due, by name (see _deliver_soon)
 
 
-def suppression(rule: Rule, now: datetime, windows: dict | None = None) -> str | None:
-    """Why the rule's notifications are held back now, if they are (`windows`: a cache of the
-    organizations' current maintenance windows, shared by the calls of one evaluation)."""
-    if rule.muted_until and rule.muted_until > now:
-        return f"rule muted until {rule.muted_until:%Y-%m-%d %H:%M} UTC"
-    windows = {} if windows is None else windows
-    if rule.organization_id not in windows:
-        windows[rule.organization_id] = MaintenanceWindow.objects.filter(
-            organization_id=rule.organization_id, starts_at__lte=now, ends_at__gt=now).first()
-    window = windows[rule.organization_id]
-    return f"maintenance window: {window.reason or 'planned work'}" if window else None
+# --- acknowledge links --------------------------------------------------------------------------
 
+def ack_token(incident: Incident) -> str:
+    """A token for the one-click acknowledge link in notifications (signed, expires)."""
+    return signing_tokens.dumps({"incident": incident.pk}, salt=ACK_SALT, compress=True)
+
+
+def incident_for_ack_token(token: str) -> Incident | None:
+    try:
+        data = signing_tokens.loads(token, salt=ACK_SALT,
+                                    max_age=ACK_MAX_AGE.total_seconds())
+    except signing_tokens.BadSignature:
+        return None
+    return Incident.objects.select_related("rule").filter(pk=data.get("incident")).first()
+
+
+# --- notices ------------------------------------------------------------------------------------
 
 def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] | None = None,
           now: datetime | None = None, windows: dict | None = None) -> list[Notice]:
@@ -60,17 +70,18 @@ def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] |
         return []
     targets = list(channels) if channels is not None else \
         [c for c in rule.channels.all() if c.enabled]  # prefetched by the evaluation
-    # PagerDuty groups by dedup key itself, and its trigger, acknowledge and resolve must share
-    # one: it gets an event per incident. Every other channel gets one message for the group.
-    batches = [(target, [incident]) for target in targets if target.kind == Channel.Kind.PAGERDUTY
-               for incident in incidents]
-    batches += [(target, incidents) for target in targets
-                if target.kind != Channel.Kind.PAGERDUTY]
+    # A channel that groups by dedup key itself (PagerDuty: its trigger, acknowledge and resolve
+    # must share one) gets a message per incident; every other one a message for the group.
+    per_incident = [transport_class(target.kind).per_incident for target in targets]
+    batches = [(target, [incident]) for target, each in zip(targets, per_incident, strict=True)
+               if each for incident in incidents]
+    batches += [(target, incidents) for target, each in zip(targets, per_incident, strict=True)
+                if not each]
     notifications: dict[tuple[int, ...], dict] = {}
     for _, group in batches:
         key = tuple(i.pk for i in group)
         if key not in notifications:
-            notifications[key] = _as_json(_notification(group, kind, now))
+            notifications[key] = _notification(group, kind, now).as_json()
     notices = Notice.objects.bulk_create([
         Notice(channel=target, notification=notifications[tuple(i.pk for i in group)],
                created_at=now, next_attempt_at=now) for target, group in batches])
@@ -98,8 +109,6 @@ def _notification(incidents: list[Incident], kind: str, now: datetime) -> Notifi
     summary = first.summary if single else "; ".join(
         i.summary for i in incidents[:20]) + (" …" if len(incidents) > 20 else "")
     site = settings.OP_SITE_URL.rstrip("/")
-    from .services import ack_token
-
     return Notification(
         kind=kind, title=(f"{rule.name}: {first.subject}" if single
                           else f"{rule.name}: {len(incidents)} subjects")[:200],
@@ -113,67 +122,31 @@ def _notification(incidents: list[Incident], kind: str, now: datetime) -> Notifi
                  if kind == "opened" and single else None))
 
 
-def _as_json(notification: Notification) -> dict:
-    return {**asdict(notification), "occurred_at": notification.occurred_at.isoformat()}
+# --- acknowledging ------------------------------------------------------------------------------
+
+def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> Incident:
+    """Someone is on it: recorded on the timeline (escalation stops there)."""
+    if incident.state != Incident.State.OPEN:
+        return incident
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Conditional: an evaluation may have resolved it since this copy was read.
+        if not Incident.objects.filter(pk=incident.pk, state=Incident.State.OPEN).update(
+                state=Incident.State.ACKNOWLEDGED, acknowledged_at=now):
+            incident.refresh_from_db()
+            return incident
+        incident.state, incident.acknowledged_at = Incident.State.ACKNOWLEDGED, now
+        IncidentEvent.objects.create(incident=incident, at=now, kind="acknowledged",
+                                     detail=f"by {by}"[:300])
+        queue([incident], "acknowledged", now=now)  # PagerDuty stops paging
+        transaction.on_commit(lambda: _deliver_soon([incident.pk]))
+    return incident
 
 
-def _from_json(data: dict) -> Notification:
-    return Notification(**{**data, "occurred_at": datetime.fromisoformat(data["occurred_at"])})
-
-
-# --- delivery -----------------------------------------------------------------------------------
-
-def deliver_due(*, now: datetime | None = None, limit: int = 10) -> int:
-    claimed = _claim(now or timezone.now(), limit)
-    for notice in claimed:
-        delivery = notify_channel(notice.channel, _from_json(notice.notification))
-        _record(notice, delivery)
-    return len(claimed)
-
-
-@transaction.atomic
-def _claim(now: datetime, limit: int) -> list[Notice]:
-    due = (Notice.objects.select_related("channel")
-           .filter(status=Notice.Status.PENDING, next_attempt_at__lte=now,
-                   channel__enabled=True).order_by("next_attempt_at"))
-    if connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True, of=("self",))
-    claimed = list(due[:limit])
-    lease = now + lease_for(len(claimed), 1)  # sent one after another
-    Notice.objects.filter(pk__in=[n.pk for n in claimed]).update(next_attempt_at=lease)
-    for notice in claimed:
-        notice.next_attempt_at = lease  # the claim's token: see _record
-    return claimed
-
-
-@transaction.atomic
-def _record(notice: Notice, delivery) -> None:
-    now = timezone.now()
-    claimed_until = notice.next_attempt_at
-    notice.attempts += 1
-    notice.detail = delivery.detail[:300]
-    channel = notice.channel
-    if delivery.ok:
-        notice.status, kind = Notice.Status.SENT, "notified"
-    elif delivery.permanent or notice.attempts > len(RETRY_SCHEDULE):
-        notice.status, kind = Notice.Status.FAILED, "notify_failed"
-    else:
-        step = RETRY_SCHEDULE[notice.attempts - 1] * random.uniform(0.9, 1.1)
-        wait = max(step, timedelta(seconds=delivery.retry_after or 0))
-        notice.next_attempt_at, kind = now + wait, None
-    # Only while our claim holds (a stale outcome must not overwrite a later attempt's).
-    if not Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING,
-                                 next_attempt_at=claimed_until).update(
-            status=notice.status, attempts=F("attempts") + 1,
-            next_attempt_at=notice.next_attempt_at, detail=notice.detail):
-        return
-    if kind:
-        what = notice.notification["kind"]
-        IncidentEvent.objects.bulk_create([
-            IncidentEvent(incident=incident, at=now, kind=kind,
-                          detail=f"{what} via {channel.name} ({channel.kind}): "
-                                 f"{delivery.detail}"[:300])
-            for incident in notice.incidents.all()])
+def _deliver_soon(trigger_ids: list[int]) -> None:
+    """Send the notices now, off the request: the delivery task, found by its name (the
+    services never import the tasks module, which imports them)."""
+    enqueue(current_app.tasks[DELIVER_NOW], trigger_ids)
 
 
 # --- escalation ---------------------------------------------------------------------------------

@@ -4,21 +4,21 @@ import json
 import pytest
 from django.db import transaction
 
-from apps.alerts import services
-from apps.alerts.changes import publish_changes
 from apps.alerts.models import WebhookMessage
+from apps.alerts.services.state_events import publish_changes
+from apps.alerts.services.webhooks import create_endpoint
 from tests.factories import AssetFactory, PairFactory
 
-from .test_rules import row, state
+from .test_evaluation import row, state
 
 
 @pytest.fixture
 def endpoint(tenants, settings):
     settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     PairFactory(base=AssetFactory(symbol="ETH"))
-    return services.create_endpoint(tenants["org"], url="http://127.0.0.1:9/in",
-                                    events=["price.updated", "feed.status_changed"],
-                                    pairs=["ETH-USD"])
+    return create_endpoint(tenants["org"], url="http://127.0.0.1:9/in",
+                           events=["price.updated", "feed.status_changed"],
+                           pairs=["ETH-USD"])
 
 
 def bodies():

@@ -1,0 +1,133 @@
+"""Webhook endpoints and the events put into their outbox.
+
+An endpoint's signing secret is generated here and shown on creation and rotation only. Every
+event is a `WebhookMessage` — the body exactly as signed and sent — written by `publish` in the
+same transaction as its cause; apps/alerts/services/delivery.py sends it at least once.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.accounts.models import Organization
+from apps.alerts import outbound, signing
+from apps.alerts.models import Event, WebhookEndpoint, WebhookMessage
+from apps.feeds.models import Pair
+
+SUBSCRIBABLE = [e for e in Event.values if e != Event.TEST]
+MAX_ENDPOINTS = 20
+ROTATION_OVERLAP = timedelta(hours=24)  # messages are signed with both secrets this long
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+
+def _validated(url: str, events: Iterable[str], pairs: Iterable[str]) -> dict:
+    errors = {}
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundBlocked as blocked:
+        errors["url"] = str(blocked)
+    events, pairs = list(dict.fromkeys(events)), list(dict.fromkeys(pairs))
+    unknown = [e for e in events if e not in SUBSCRIBABLE]
+    if not events or unknown:
+        errors["events"] = f"One or more of: {', '.join(SUBSCRIBABLE)}."
+    missing = sorted(set(pairs) - set(Pair.objects.filter(slug__in=pairs)
+                                      .values_list("slug", flat=True)))
+    if missing:
+        errors["pairs"] = f"No such pairs: {', '.join(missing)}."
+    if Event.PRICE_UPDATED in events and not pairs:
+        errors["pairs"] = "price.updated needs the pairs it is about."
+    if errors:
+        raise ValidationError(errors)
+    return {"url": url, "events": events, "pairs": pairs}
+
+
+def create_endpoint(organization: Organization, *, url: str, events: Iterable[str],
+                    pairs: Iterable[str] = (), description: str = "") -> WebhookEndpoint:
+    fields = _validated(url, events, pairs)
+    if organization.webhook_endpoints.count() >= MAX_ENDPOINTS:
+        raise ValidationError({"url": f"At most {MAX_ENDPOINTS} endpoints per organization."})
+    return WebhookEndpoint.objects.create(organization=organization, description=description,
+                                          secret=signing.generate_secret(), **fields)
+
+
+def update_endpoint(endpoint: WebhookEndpoint, *, url: str, events: Iterable[str],
+                    pairs: Iterable[str] = (), description: str = "",
+                    enabled: bool = True) -> WebhookEndpoint:
+    for name, value in _validated(url, events, pairs).items():
+        setattr(endpoint, name, value)
+    endpoint.description = description
+    if enabled and not endpoint.enabled:
+        endpoint.disabled_reason, endpoint.failing_since = "", None
+    endpoint.enabled = enabled
+    endpoint.save()
+    return endpoint
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, overlap: timedelta = ROTATION_OVERLAP,
+                  now: datetime | None = None) -> WebhookEndpoint:
+    """A new secret; messages carry a signature under each for `overlap`."""
+    now = now or timezone.now()
+    endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + overlap
+    endpoint.secret = signing.generate_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return endpoint
+
+
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """The endpoint and its message history."""
+    endpoint.delete()
+
+
+# --- events -------------------------------------------------------------------------------------
+
+def publish(organization_id: int, event_type: str, data: dict, *, pair: str | None = None,
+            now: datetime | None = None) -> list[WebhookMessage]:
+    """Put the event in the outbox of every enabled endpoint of the organization subscribed to
+    it (and, for pair events, to that pair). Call it inside the transaction of its cause."""
+    return publish_many([(organization_id, event_type, data, pair)], now=now)
+
+
+def publish_many(events: list[tuple[int, str, dict, str | None]], *,
+                 now: datetime | None = None) -> list[WebhookMessage]:
+    """publish() for many (organization id, event type, data, pair) at once: one query for
+    the endpoints, one insert for the messages."""
+    if not events:
+        return []
+    now = now or timezone.now()
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+            organization_id__in={e[0] for e in events}, enabled=True):
+        endpoints.setdefault(endpoint.organization_id, []).append(endpoint)
+    return WebhookMessage.objects.bulk_create([
+        _message(endpoint, event_type, data, now)
+        for organization_id, event_type, data, pair in events
+        for endpoint in endpoints.get(organization_id, ())
+        if event_type in endpoint.events and (pair is None or pair in endpoint.pairs)])
+
+
+def send_test(endpoint: WebhookEndpoint) -> WebhookMessage:
+    message = _message(endpoint, Event.TEST, {"endpoint": endpoint.pk,
+                                              "message": "A test event, sent on request."},
+                       timezone.now())
+    message.save()
+    return message
+
+
+def _message(endpoint: WebhookEndpoint, event_type: str, data: dict,
+             now: datetime) -> WebhookMessage:
+    body = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data},
+                      separators=(",", ":"), default=str)
+    return WebhookMessage(endpoint=endpoint, msg_id=signing.new_message_id(),
+                          event_type=event_type, body=body, created_at=now, next_attempt_at=now)
+
+
+def redeliver(message: WebhookMessage, *, now: datetime | None = None) -> WebhookMessage:
+    """Send it again now (same webhook-id: a receiver that already has it can tell)."""
+    message.status, message.next_attempt_at = WebhookMessage.Status.PENDING, now or timezone.now()
+    message.save(update_fields=["status", "next_attempt_at"])
+    return message
