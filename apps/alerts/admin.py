@@ -100,6 +100,13 @@ class ChannelAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+# The signing secrets are not among the fields. URL, events and pairs are validated by the app
+# (the URL against SSRF), so only the description and the switch are edited here.
+ENDPOINT_FIELDS = ("organization", "url", "description", "events", "pairs", "enabled",
+                   "disabled_reason", "failing_since", "secret_status", "previous_secret_status",
+                   "created_at")
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "organization", "event_types", "enabled", "failing_since",
@@ -108,12 +115,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["url", "description", "organization__name", "organization__slug"]
     date_hierarchy = "created_at"
-    # The signing secrets are not among the fields. URL, events and pairs are validated by the
-    # app (the URL against SSRF), so only the description and the switch are edited here.
-    fields = ["organization", "url", "description", "events", "pairs", "enabled",
-              "disabled_reason", "failing_since", "secret_status", "previous_secret_status",
-              "created_at"]
-    readonly_fields = [f for f in fields if f not in {"description", "enabled"}]
+    fields = ENDPOINT_FIELDS
+    readonly_fields = [f for f in ENDPOINT_FIELDS if f not in {"description", "enabled"}]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer(*ENDPOINT_SECRETS).annotate(
@@ -148,10 +151,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 # --- the webhook outbox (records) ---------------------------------------------------------------
 
+ATTEMPT_FIELDS = ("started_at", "status_code", "latency_ms", "error")
+
+
 class DeliveryAttemptInline(_RecordInline):
     model = DeliveryAttempt
-    fields = ["started_at", "status_code", "latency_ms", "error"]
-    readonly_fields = fields
+    fields = readonly_fields = ATTEMPT_FIELDS
 
 
 @admin.register(WebhookMessage)
@@ -187,6 +192,13 @@ class DeliveryAttemptAdmin(_RecordAdmin):
 
 # --- rules and what they produce ---------------------------------------------------------------
 
+# What the rule watches is validated (and its incidents closed on a change) by the app's
+# services; the admin can rename it, change its severity, or mute it.
+RULE_FIELDS = ("organization", "name", "kind", "scope", "target", "params", "for_seconds",
+               "resolve_after_seconds", "severity", "channels", "escalation_channels",
+               "escalate_after_minutes", "muted_until", "enabled", "created_at")
+
+
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
     list_display = ["name", "organization", "kind", "scope", "target", "severity", "enabled",
@@ -194,12 +206,8 @@ class RuleAdmin(admin.ModelAdmin):
     list_filter = ["kind", "scope", "severity", "enabled"]
     list_select_related = ["organization"]
     search_fields = ["name", "target", "organization__name", "organization__slug"]
-    # What the rule watches is validated (and its incidents closed on a change) by the app's
-    # services; the admin can rename it, change its severity, or mute it.
-    fields = ["organization", "name", "kind", "scope", "target", "params", "for_seconds",
-              "resolve_after_seconds", "severity", "channels", "escalation_channels",
-              "escalate_after_minutes", "muted_until", "enabled", "created_at"]
-    readonly_fields = [f for f in fields if f not in {"name", "severity", "muted_until"}]
+    fields = RULE_FIELDS
+    readonly_fields = [f for f in RULE_FIELDS if f not in {"name", "severity", "muted_until"}]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -212,10 +220,12 @@ class ConditionAdmin(_RecordAdmin):
     search_fields = ["rule__name", "subject"]
 
 
+INCIDENT_EVENT_FIELDS = ("at", "kind", "detail")
+
+
 class IncidentEventInline(_RecordInline):
     model = IncidentEvent
-    fields = ["at", "kind", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = INCIDENT_EVENT_FIELDS
     show_change_link = False
 
 
@@ -256,6 +266,12 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         return window.starts_at <= timezone.now() < window.ends_at
 
 
+# `notification` is shown without its ack_url: a signed link anyone holding can acknowledge the
+# incident with.
+NOTICE_FIELDS = ("channel", "incidents", "shown_notification", "status", "attempts",
+                 "next_attempt_at", "detail", "created_at")
+
+
 @admin.register(Notice)
 class NoticeAdmin(_RecordAdmin):
     list_display = ["created_at", "channel", "organization", "kind", "status", "attempts",
@@ -264,11 +280,7 @@ class NoticeAdmin(_RecordAdmin):
     list_select_related = ["channel__organization"]
     search_fields = ["channel__name", "channel__organization__name", "detail"]
     date_hierarchy = "created_at"
-    # `notification` is shown without its ack_url: a signed link anyone holding can acknowledge
-    # the incident with.
-    fields = ["channel", "incidents", "shown_notification", "status", "attempts",
-              "next_attempt_at", "detail", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = NOTICE_FIELDS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("channel__organization").defer(

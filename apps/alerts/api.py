@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Organization, User
+from apps.api_keys.authentication import principal_of
 from apps.api_keys.models import ApiKey
-from apps.api_keys.principal import Principal
 from apps.common.api import NewestFirst, documented
 
 from . import selectors
@@ -30,7 +30,7 @@ from .transports import stored_config, transport_class
 
 
 def _organization(request: Request) -> Organization:
-    return Organization.objects.get(pk=request.user.organization_id)
+    return Organization.objects.get(pk=principal_of(request).organization_id)
 
 
 EXAMPLE = {"id": 3, "url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
@@ -49,7 +49,7 @@ EXAMPLE_MESSAGE = {
 
 
 def _endpoint(request: Request, endpoint_id: int) -> WebhookEndpoint:
-    return get_object_or_404(selectors.endpoints_of(request.user.organization_id),
+    return get_object_or_404(selectors.endpoints_of(principal_of(request).organization_id),
                              pk=endpoint_id)
 
 
@@ -62,7 +62,7 @@ class WebhookList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
-        return selectors.endpoints_of(self.request.user.organization_id)
+        return selectors.endpoints_of(principal_of(self.request).organization_id)
 
     @documented("Your organization's webhook endpoints.", EXAMPLE,
                 response=s.WebhookEndpointSerializer(many=True))
@@ -177,9 +177,10 @@ EXAMPLE_INCIDENT = {"id": 42, "rule": 9, "rule_name": "ETH above 3,500", "subjec
                     "state": "open", "summary": "ETH-USD consensus 3512.4 is above 3500",
                     "value": "3512.4", "opened_at": "2026-11-26T18:00:30Z",
                     "acknowledged_at": None, "resolved_at": None}
-EXAMPLE_INCIDENT_DETAIL = {**EXAMPLE_INCIDENT, "events": [
+EXAMPLE_INCIDENT_EVENTS = [
     {"at": "2026-11-26T18:00:30Z", "kind": "opened", "detail": "3512.4"},
-    {"at": "2026-11-26T18:00:31Z", "kind": "notified", "detail": "via desk chat"}]}
+    {"at": "2026-11-26T18:00:31Z", "kind": "notified", "detail": "via desk chat"}]
+EXAMPLE_INCIDENT_DETAIL = {**EXAMPLE_INCIDENT, "events": EXAMPLE_INCIDENT_EVENTS}
 
 
 def _config_errors(error: DjangoValidationError) -> DjangoValidationError:
@@ -192,7 +193,8 @@ def _config_errors(error: DjangoValidationError) -> DjangoValidationError:
 
 
 def _channel(request: Request, channel_id: int) -> Channel:
-    return get_object_or_404(selectors.channels_of(request.user.organization_id), pk=channel_id)
+    return get_object_or_404(selectors.channels_of(principal_of(request).organization_id),
+                             pk=channel_id)
 
 
 class ChannelList(generics.ListAPIView):
@@ -200,7 +202,7 @@ class ChannelList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Channel]:
-        return selectors.channels_of(self.request.user.organization_id)
+        return selectors.channels_of(principal_of(self.request).organization_id)
 
     @documented("Your organization's alert channels, newest first. Their credentials are never "
                 "shown: `config_summary` tells them apart.", EXAMPLE_CHANNEL,
@@ -270,8 +272,8 @@ class ChannelTest(APIView):
 # --- alert rules --------------------------------------------------------------------------------
 
 def _rule(request: Request, rule_id: int) -> Rule:
-    return get_object_or_404(selectors.rules_with_channel_ids(request.user.organization_id),
-                             pk=rule_id)
+    return get_object_or_404(
+        selectors.rules_with_channel_ids(principal_of(request).organization_id), pk=rule_id)
 
 
 class RuleList(generics.ListAPIView):
@@ -279,7 +281,7 @@ class RuleList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Rule]:
-        return selectors.rules_with_channel_ids(self.request.user.organization_id)
+        return selectors.rules_with_channel_ids(principal_of(self.request).organization_id)
 
     @documented("Your organization's alert rules, newest first; see docs/alerts.md for the "
                 "kinds, scopes and params.", EXAMPLE_RULE, response=s.RuleSerializer(many=True))
@@ -358,7 +360,7 @@ class MaintenanceWindowList(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[MaintenanceWindow]:
-        return selectors.windows_of(self.request.user.organization_id)
+        return selectors.windows_of(principal_of(self.request).organization_id)
 
     @documented("Your organization's maintenance windows (current, upcoming and past), newest "
                 "first. During one, incidents still open and resolve but nobody is notified.",
@@ -386,24 +388,27 @@ class MaintenanceWindowDetail(APIView):
                 None, status=204, errors=(401, 403, 404, 429))
     def delete(self, request: Request, window_id: int) -> Response:
         maintenance.delete_maintenance_window(
-            get_object_or_404(selectors.windows_of(request.user.organization_id), pk=window_id))
+            get_object_or_404(selectors.windows_of(principal_of(request).organization_id),
+                              pk=window_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- incidents ----------------------------------------------------------------------------------
 
 def _incident(request: Request, incident_id: int) -> Incident:
-    return get_object_or_404(selectors.incidents_of(request.user.organization_id)
+    return get_object_or_404(selectors.incidents_of(principal_of(request).organization_id)
                              .prefetch_related("events"), pk=incident_id)
 
 
 def _acknowledger(request: Request) -> str:
     """Who acknowledged, for the timeline: the key's prefix or the member's email."""
-    principal: Principal = request.user
+    principal = principal_of(request)
     if principal.key_id is not None:
         prefix = ApiKey.objects.filter(pk=principal.key_id).values_list("prefix", flat=True)
         return f"API key {prefix.first() or principal.key_id}"
-    email = User.objects.filter(pk=principal.user_id).values_list("email", flat=True).first()
+    # A session's principal has its user (without one, nobody matches: "user None").
+    email = (User.objects.filter(pk=principal.user_id).values_list("email", flat=True).first()
+             if principal.user_id is not None else None)
     return email or f"user {principal.user_id}"
 
 
@@ -423,7 +428,7 @@ class IncidentList(generics.ListAPIView):
                 rule_id = int(rule)
         if errors:
             raise exceptions.ValidationError(errors)
-        return selectors.incidents_of(self.request.user.organization_id, state=state,
+        return selectors.incidents_of(principal_of(self.request).organization_id, state=state,
                                       rule_id=rule_id)
 
     @documented("Your organization's incidents, newest first.", EXAMPLE_INCIDENT,
@@ -448,7 +453,7 @@ class IncidentAcknowledge(APIView):
                 "left as it is.",
                 {**EXAMPLE_INCIDENT_DETAIL, "state": "acknowledged",
                  "acknowledged_at": "2026-11-26T18:02:00Z",
-                 "events": [*EXAMPLE_INCIDENT_DETAIL["events"],
+                 "events": [*EXAMPLE_INCIDENT_EVENTS,
                             {"at": "2026-11-26T18:02:00Z", "kind": "acknowledged",
                              "detail": "by API key op_live_ab12cd34"}]},
                 request=None, response=s.IncidentDetailSerializer,

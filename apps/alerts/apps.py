@@ -5,4 +5,6 @@ class AlertsConfig(AppConfig):
     name = "apps.alerts"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 (connects the signal receivers)
+        # Imported here, once the app registry is ready: the receivers import models (and
+        # connect the signal receivers on import).
+        from . import receivers  # noqa: F401

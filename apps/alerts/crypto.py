@@ -107,7 +107,7 @@ class EncryptedTextField(models.TextField):
             raise DecryptionError(f"field {self._label()}: {error}") from error
 
     def get_prep_value(self, value: object) -> str | None:
-        value = super().get_prep_value(value)
-        if value is None:
+        text: str | None = super().get_prep_value(value)  # TextField's: a str, or None
+        if text is None:
             return None
-        return encrypt(value)
+        return encrypt(text)

@@ -11,16 +11,19 @@ A channel kind's fields come from its transport's `config_fields`, a rule kind's
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from apps.accounts.models import Organization
+
 from . import rule_kinds, selectors, transports
-from .models import Event, Rule
+from .models import Channel, Event, Rule, WebhookEndpoint
 from .notifications import SEVERITIES
-from .rule_kinds.base import ChoicesParam, Param, WholeParam
+from .rule_kinds.base import ChoicesParam, CodesParam, DecimalParam, Param, WholeParam
 from .services.maintenance import MAX_ESCALATE_MINUTES
 from .services.rules import MAX_SECONDS
 from .services.webhooks import SUBSCRIBABLE
@@ -61,7 +64,7 @@ class EditWebhookEndpointForm(WebhookEndpointForm):
     enabled = forms.BooleanField(required=False, label="Enabled")
 
     @classmethod
-    def for_endpoint(cls, endpoint) -> EditWebhookEndpointForm:
+    def for_endpoint(cls, endpoint: WebhookEndpoint) -> EditWebhookEndpointForm:
         return cls(initial={
             "url": endpoint.url, "description": endpoint.description,
             "events": list(endpoint.events), "pairs": ", ".join(endpoint.pairs),
@@ -91,7 +94,7 @@ class ChannelConfigFields(forms.Form):
     only the chosen kind's are used. Which values are valid is the transport's call
     (`validate_config`, through the channels service)."""
 
-    def __init__(self, *args, kinds: list[str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind in kinds if kinds is not None else list(transports.TRANSPORTS):
             for field in self._kind_fields(kind):
@@ -155,14 +158,14 @@ class EditChannelForm(ChannelConfigFields):
                            error_messages={"required": "A channel needs a name."})
     enabled = forms.BooleanField(required=False, label="Enabled")
 
-    def __init__(self, *args, kind: str, **kwargs) -> None:
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, kinds=[kind], **kwargs)
         self.kind = kind
         for name in self.config_fields(kind).values():
             self.fields[name].help_text = "Leave empty to keep the current value."
 
     @classmethod
-    def for_channel(cls, channel) -> EditChannelForm:
+    def for_channel(cls, channel: Channel) -> EditChannelForm:
         return cls(kind=channel.kind,
                    initial={"name": channel.name, "enabled": channel.enabled})
 
@@ -185,14 +188,19 @@ def _param_field(params: list[Param]) -> forms.Field:
     first = params[0]
     if not all(first.same_field(other) for other in params[1:]):
         raise ImproperlyConfigured(f"rule kinds declare params.{first.name} differently")
-    common = {"required": False, "label": first.label,
-              "help_text": " ".join(dict.fromkeys(p.help_text for p in params if p.help_text))}
+    label = first.label
+    help_text = " ".join(dict.fromkeys(p.help_text for p in params if p.help_text))
     if isinstance(first, WholeParam):
-        return forms.IntegerField(min_value=first.low, max_value=first.high, **common)
+        return forms.IntegerField(min_value=first.low, max_value=first.high, required=False,
+                                  label=label, help_text=help_text)
     if isinstance(first, ChoicesParam):
         return forms.MultipleChoiceField(choices=[(c, c) for c in first.choices],
-                                         widget=forms.CheckboxSelectMultiple, **common)
-    return forms.CharField(max_length=first.max_length, **common)  # decimals, codes
+                                         widget=forms.CheckboxSelectMultiple, required=False,
+                                         label=label, help_text=help_text)
+    if isinstance(first, DecimalParam | CodesParam):
+        return forms.CharField(max_length=first.max_length, required=False, label=label,
+                               help_text=help_text)
+    raise ImproperlyConfigured(f"params.{first.name}: no form field for {type(first).__name__}")
 
 
 def param_groups() -> dict[str, list[Param]]:
@@ -206,7 +214,7 @@ def param_groups() -> dict[str, list[Param]]:
     return groups
 
 
-def _channel_choices(organization) -> list[tuple[int, str]]:
+def _channel_choices(organization: Organization) -> list[tuple[int, str]]:
     return [(channel.pk, f"{channel.name} ({channel.get_kind_display()})")
             for channel in selectors.channels_of(organization.pk)]
 
@@ -231,13 +239,15 @@ class RuleForm(forms.Form):
     channels = forms.TypedMultipleChoiceField(coerce=int, required=False,
                                               widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, organization, **kwargs) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params_by_name = param_groups()
         for name, params in self.params_by_name.items():
             self.fields[name] = _param_field(params)
         self.order_fields(["name", "kind", "scope", "target", *self.params_by_name])
-        self.fields["channels"].choices = _channel_choices(organization)
+        # The `channels` declared above (self.fields holds copies of the declared fields).
+        channels = cast(forms.TypedMultipleChoiceField, self.fields["channels"])
+        channels.choices = _channel_choices(organization)
 
     def param_fields(self) -> list[forms.BoundField]:
         """The parameters' fields (every kind's; only the chosen kind's are used)."""
@@ -249,8 +259,10 @@ class RuleForm(forms.Form):
         name = key.removeprefix("params.")
         return name if key.startswith("params.") and name in self.params_by_name else key
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # Form.clean returns cleaned_data; None would mean "keep cleaned_data"
+            data = self.cleaned_data
         kind = data.get("kind")
         if kind in rule_kinds.RULE_KINDS:
             for param in rule_kinds.rule_kind(kind).params:
@@ -310,11 +322,11 @@ class UTCDateTimeField(forms.DateTimeField):
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_UTC_INPUT)
 
-    def to_python(self, value):
+    def to_python(self, value: str | datetime | date | None) -> datetime | None:
         with timezone.override(UTC):
             return super().to_python(value)
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: Any) -> Any:
         if isinstance(value, datetime) and timezone.is_aware(value):
             return value.astimezone(UTC).strftime(_UTC_INPUT)
         return value
@@ -333,9 +345,11 @@ class EscalationForm(forms.Form):
                                               label="Escalation channels",
                                               widget=forms.SelectMultiple)
 
-    def __init__(self, *args, organization, **kwargs) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channels"].choices = _channel_choices(organization)
+        # The `channels` declared above (self.fields holds copies of the declared fields).
+        channels = cast(forms.TypedMultipleChoiceField, self.fields["channels"])
+        channels.choices = _channel_choices(organization)
 
     @classmethod
     def for_rule(cls, rule: Rule) -> EscalationForm:

@@ -44,6 +44,8 @@ class Channel(models.Model):
     disabled_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    summary: list[tuple[str, str]]  # not a column: set by the channels pages (channel_summary)
+
     class Meta:
         ordering = ["name"]
 
@@ -69,6 +71,9 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed attempt since the last success")
     created_at = models.DateTimeField(default=timezone.now)
+
+    # not a column: set by the webhooks pages, (event, its label) for each of `events`
+    event_rows: list[tuple[str, str]]
 
     class Meta:
         ordering = ["-created_at"]
@@ -103,6 +108,9 @@ class WebhookMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    # not a column: set by the endpoint's page, the message's latest attempts
+    latest_attempts: "list[DeliveryAttempt]"
 
     class Meta:
         ordering = ["-created_at"]
@@ -181,6 +189,8 @@ class Rule(models.Model):
                                 choices=[(s, s) for s in ("critical", "warning", "info")])
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    params_summary: str  # not a column: set by the rules pages (its kind's `summary`)
 
     class Meta:
         ordering = ["name"]

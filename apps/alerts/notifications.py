@@ -102,4 +102,5 @@ def test_notification(organization_name: str) -> Notification:
     )
 
 
-test_notification.__test__ = False  # not a pytest test, despite its name
+# Not a pytest test, despite its name.
+test_notification.__test__ = False  # type: ignore[attr-defined]  # function attribute, for pytest

@@ -179,13 +179,14 @@ def _ca_bundle() -> str:
 
 
 def _pool(target: _Target, ip: IPAddress, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
-    common = {"port": target.port, "timeout": timeout, "maxsize": 1, "retries": False}
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
             str(ip), cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(),
-            server_hostname=target.host, assert_hostname=target.host, **common,
+            server_hostname=target.host, assert_hostname=target.host,
+            port=target.port, timeout=timeout, maxsize=1, retries=False,
         )
-    return urllib3.HTTPConnectionPool(str(ip), **common)
+    return urllib3.HTTPConnectionPool(str(ip), port=target.port, timeout=timeout, maxsize=1,
+                                      retries=False)
 
 
 @contextmanager
@@ -196,7 +197,7 @@ def _deadline(pool: urllib3.HTTPConnectionPool, seconds: float) -> Iterator[thre
     sockets: list[socket.socket] = []
     base = pool.ConnectionCls
 
-    class Watched(base):  # type: ignore[misc, valid-type]
+    class Watched(base):  # type: ignore[misc, valid-type]  # the pool's class, known at run time
         def connect(self) -> None:
             super().connect()
             sockets.append(self.sock)
@@ -284,7 +285,9 @@ def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     size = 0
     while size < MAX_RESPONSE_BYTES:
         if time.monotonic() > deadline:
-            raise urllib3.exceptions.ReadTimeoutError(None, None, "reading the reply took too long")
+            raise urllib3.exceptions.ReadTimeoutError(
+                None, None,  # type: ignore[arg-type]  # no pool at hand (urllib3 allows None)
+                "reading the reply took too long")
         chunk = response.read(min(8192, MAX_RESPONSE_BYTES - size))
         if not chunk:
             break

@@ -1,5 +1,8 @@
 """The alerts API's serializers. A channel kind's config and summary, and a rule kind's params,
 are documented from the transports' and the rule kinds' own declarations."""
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -65,19 +68,30 @@ class WebhookMessageSerializer(serializers.ModelSerializer):
                   "next_attempt_at", "delivered_at", "recent_attempts"]
 
     def get_recent_attempts(self, message: WebhookMessage) -> list[dict]:
-        return DeliveryAttemptSerializer(list(message.delivery_attempts.all())[:5],
-                                         many=True).data
+        # many=True: DRF's Serializer.__new__ returns a ListSerializer of them.
+        attempts = cast(serializers.ListSerializer, DeliveryAttemptSerializer(
+            list(message.delivery_attempts.all())[:5], many=True))
+        return attempts.data
 
 
 # --- alert channels, rules and incidents ------------------------------------------------------
 
-def _named_enum(component: str, choices: list[tuple[str, str]]) -> type[serializers.ChoiceField]:
-    """A ChoiceField documented as an enum component of its own: names such as `kind` and
+_FieldClass = TypeVar("_FieldClass", bound=type[serializers.ChoiceField])
+
+
+def _enum_component(component: str, choices: list[tuple[str, str]]
+                    ) -> Callable[[_FieldClass], _FieldClass]:
+    """Documents a ChoiceField as an enum component of its own: names such as `kind` and
     `scope` already stand for other choice sets in the schema (Asset.kind, ApiKey.scope), and
     drf-spectacular would warn about the collision."""
-    field = type(f"{component}Field", (serializers.ChoiceField,), {"__module__": __name__})
     schema = {"type": "string", "enum": [value for value, _ in choices]}
-    return extend_schema_field(schema, component_name=component)(field)
+    return extend_schema_field(schema, component_name=component)
+
+
+def _named_enum(component: str, choices: list[tuple[str, str]]) -> type[serializers.ChoiceField]:
+    """A ChoiceField class documented as the enum component `component`."""
+    field = type(f"{component}Field", (serializers.ChoiceField,), {"__module__": __name__})
+    return _enum_component(component, choices)(field)
 
 
 CHANNEL_KINDS = transports.choices()
@@ -113,9 +127,9 @@ def _config_summary_fields() -> dict[str, serializers.Field]:
     kinds: dict[str, list[str]] = {}
     declared: dict[str, tuple[type, str]] = {}
     for cls in transports.transport_classes():
-        for name, shape in cls.config_summary_fields.items():
+        for name, declaration in cls.config_summary_fields.items():
             kinds.setdefault(name, []).append(cls.kind)
-            declared.setdefault(name, shape)
+            declared.setdefault(name, declaration)
     fields: dict[str, serializers.Field] = {}
     for name, (shape, help_text) in declared.items():
         described = f"{', '.join(kinds[name])}: {help_text}"
@@ -184,10 +198,12 @@ class RuleSerializer(serializers.ModelSerializer):
     scope = RuleScopeField(choices=Rule.Scope.choices)
     severity = SeverityField(choices=[(s, s) for s in SEVERITIES])
     params = serializers.DictField()
-    channels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    escalation_channels = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True, help_text="Told once when an incident is still "
-                                             "unacknowledged after escalate_after_minutes")
+    channels: serializers.PrimaryKeyRelatedField[Channel] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    escalation_channels: serializers.PrimaryKeyRelatedField[Channel] = (
+        serializers.PrimaryKeyRelatedField(
+            many=True, read_only=True, help_text="Told once when an incident is still "
+                                                 "unacknowledged after escalate_after_minutes"))
     escalate_after_minutes = serializers.IntegerField(read_only=True, help_text="0: never")
     muted_until = serializers.DateTimeField(
         read_only=True, allow_null=True,
@@ -254,10 +270,12 @@ class MuteInputSerializer(serializers.Serializer):
 WINDOW_STATES = [(state, state) for state in ("current", "upcoming", "past")]
 
 
-class WindowStateField(_named_enum("MaintenanceWindowState", WINDOW_STATES)):
+@_enum_component("MaintenanceWindowState", WINDOW_STATES)
+class WindowStateField(serializers.ChoiceField):
     """Whether the window is on now, still to come or over."""
 
-    def to_representation(self, window: MaintenanceWindow) -> str:
+    def to_representation(self, value: object) -> str:
+        window = cast(MaintenanceWindow, value)  # source="*": DRF hands it the window itself
         now = timezone.now()
         if window.ends_at <= now:
             return "past"

@@ -22,9 +22,13 @@ POST, with its CSRF token, acknowledges.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -32,6 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors as accounts
+from apps.accounts.http import AuthenticatedRequest
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
@@ -150,7 +155,7 @@ def _detail_page(request: HttpRequest, membership: Membership, endpoint: Webhook
 @organization_member_required
 @require_GET
 @never_cache
-def webhooks(request: HttpRequest, membership: Membership) -> HttpResponse:
+def webhooks(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _list_page(request, membership)
 
@@ -159,7 +164,7 @@ def webhooks(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @never_cache
 @sensitive_variables()
-def create(request: HttpRequest, membership: Membership) -> HttpResponse:
+def create(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -179,7 +184,8 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @organization_member_required
 @require_GET
 @never_cache
-def webhook(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
+def webhook(request: AuthenticatedRequest, membership: Membership,
+            endpoint_id: int) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _detail_page(request, membership, _own_endpoint(membership, endpoint_id))
 
@@ -187,7 +193,7 @@ def webhook(request: HttpRequest, membership: Membership, endpoint_id: int) -> H
 @organization_member_required
 @require_POST
 @never_cache
-def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
+def update(request: AuthenticatedRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     form = EditWebhookEndpointForm(request.POST)
@@ -209,7 +215,7 @@ def update(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 @require_POST
 @never_cache
 @sensitive_variables()
-def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
+def rotate(request: AuthenticatedRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = webhook_services.rotate_secret(_own_endpoint(membership, endpoint_id))
     messages.success(
@@ -222,7 +228,8 @@ def rotate(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 
 @organization_member_required
 @require_POST
-def send_test(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
+def send_test(request: AuthenticatedRequest, membership: Membership,
+              endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     message = webhook_services.send_test(endpoint)
@@ -234,7 +241,7 @@ def send_test(request: HttpRequest, membership: Membership, endpoint_id: int) ->
 
 @organization_member_required
 @require_POST
-def delete(request: HttpRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
+def delete(request: AuthenticatedRequest, membership: Membership, endpoint_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
     url = endpoint.url
@@ -245,7 +252,7 @@ def delete(request: HttpRequest, membership: Membership, endpoint_id: int) -> Ht
 
 @organization_member_required
 @require_POST
-def redeliver(request: HttpRequest, membership: Membership, endpoint_id: int,
+def redeliver(request: AuthenticatedRequest, membership: Membership, endpoint_id: int,
               msg_id: str) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     endpoint = _own_endpoint(membership, endpoint_id)
@@ -262,7 +269,8 @@ RECENT_INCIDENTS = 20
 INCIDENTS_SHOWN = 200
 
 
-def _put_errors(form, error: ValidationError, field_for) -> None:
+def _put_errors(form: forms.Form, error: ValidationError,
+                field_for: Callable[[str], str | None]) -> None:
     """A service's ValidationError onto `form`: each key on the field `field_for(key)` names,
     or on the form as a whole."""
     if not hasattr(error, "error_dict"):
@@ -273,7 +281,7 @@ def _put_errors(form, error: ValidationError, field_for) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
-def _alerts_context(membership: Membership, section: str, **context) -> dict:
+def _alerts_context(membership: Membership, section: str, **context: Any) -> dict[str, Any]:
     return {"membership": membership, "organization": membership.organization,
             "can_manage": can(membership, Action.MANAGE_ALERTS), "section": section, **context}
 
@@ -292,9 +300,10 @@ def _with_summary(channel: Channel) -> Channel:
 def _forget_secrets(form: ChannelConfigFields) -> None:
     """A refused form is shown again without the credentials that were typed into it."""
     if form.is_bound:
-        form.data = form.data.copy()
+        data = cast(QueryDict, form.data).copy()  # these views bind it to request.POST
         for name in secret_field_names():
-            form.data.pop(name, None)
+            data.pop(name, None)
+        form.data = data
 
 
 def _channels_page(request: HttpRequest, membership: Membership, *,
@@ -317,7 +326,7 @@ def _channel_page(request: HttpRequest, membership: Membership, channel: Channel
 @organization_member_required
 @require_GET
 @never_cache
-def channels(request: HttpRequest, membership: Membership) -> HttpResponse:
+def channels(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _channels_page(request, membership)
 
@@ -326,7 +335,7 @@ def channels(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @never_cache
 @sensitive_variables()
-def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+def channel_create(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     form = ChannelForm(request.POST)
     if form.is_valid():
@@ -354,7 +363,7 @@ def channel_create(request: HttpRequest, membership: Membership) -> HttpResponse
 @organization_member_required
 @require_GET
 @never_cache
-def channel(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
+def channel(request: AuthenticatedRequest, membership: Membership, channel_id: int) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _channel_page(request, membership, _own_channel(membership, channel_id))
 
@@ -363,7 +372,7 @@ def channel(request: HttpRequest, membership: Membership, channel_id: int) -> Ht
 @require_POST
 @never_cache
 @sensitive_variables()
-def channel_update(request: HttpRequest, membership: Membership,
+def channel_update(request: AuthenticatedRequest, membership: Membership,
                    channel_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
@@ -385,7 +394,8 @@ def channel_update(request: HttpRequest, membership: Membership,
 
 @organization_member_required
 @require_POST
-def channel_test(request: HttpRequest, membership: Membership, channel_id: int) -> HttpResponse:
+def channel_test(request: AuthenticatedRequest, membership: Membership,
+                 channel_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
     delivery = channel_services.send_test_notification(channel)
@@ -402,7 +412,7 @@ def channel_test(request: HttpRequest, membership: Membership, channel_id: int) 
 
 @organization_member_required
 @require_POST
-def channel_delete(request: HttpRequest, membership: Membership,
+def channel_delete(request: AuthenticatedRequest, membership: Membership,
                    channel_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     channel = _own_channel(membership, channel_id)
@@ -459,7 +469,7 @@ def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,
 @organization_member_required
 @require_GET
 @never_cache
-def rules(request: HttpRequest, membership: Membership) -> HttpResponse:
+def rules(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _rules_page(request, membership)
 
@@ -467,7 +477,7 @@ def rules(request: HttpRequest, membership: Membership) -> HttpResponse:
 @organization_member_required
 @require_POST
 @never_cache
-def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+def rule_create(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     form = RuleForm(request.POST, organization=membership.organization)
     if form.is_valid():
@@ -484,7 +494,7 @@ def rule_create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @organization_member_required
 @require_GET
 @never_cache
-def rule(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+def rule(request: AuthenticatedRequest, membership: Membership, rule_id: int) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _rule_page(request, membership, _own_rule(membership, rule_id))
 
@@ -492,7 +502,8 @@ def rule(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResp
 @organization_member_required
 @require_POST
 @never_cache
-def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+def rule_update(request: AuthenticatedRequest, membership: Membership,
+                rule_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     form = EditRuleForm(request.POST, organization=membership.organization)
@@ -510,7 +521,8 @@ def rule_update(request: HttpRequest, membership: Membership, rule_id: int) -> H
 
 @organization_member_required
 @require_POST
-def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+def rule_delete(request: AuthenticatedRequest, membership: Membership,
+                rule_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     name = rule.name
@@ -522,7 +534,8 @@ def rule_delete(request: HttpRequest, membership: Membership, rule_id: int) -> H
 @organization_member_required
 @require_POST
 @never_cache
-def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+def rule_escalation(request: AuthenticatedRequest, membership: Membership,
+                    rule_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
     form = EscalationForm(request.POST, organization=membership.organization)
@@ -541,7 +554,7 @@ def rule_escalation(request: HttpRequest, membership: Membership, rule_id: int) 
 @organization_member_required
 @require_POST
 @never_cache
-def rule_mute(request: HttpRequest, membership: Membership, rule_id: int) -> HttpResponse:
+def rule_mute(request: AuthenticatedRequest, membership: Membership, rule_id: int) -> HttpResponse:
     """Mute until a time (typed in UTC), or unmute (the `unmute` button)."""
     require(membership, Action.MANAGE_ALERTS)
     rule = _own_rule(membership, rule_id)
@@ -583,7 +596,7 @@ def _windows_page(request: HttpRequest, membership: Membership, *,
 @organization_member_required
 @require_GET
 @never_cache
-def maintenance_windows(request: HttpRequest, membership: Membership) -> HttpResponse:
+def maintenance_windows(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     return _windows_page(request, membership)
 
@@ -591,7 +604,8 @@ def maintenance_windows(request: HttpRequest, membership: Membership) -> HttpRes
 @organization_member_required
 @require_POST
 @never_cache
-def maintenance_window_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+def maintenance_window_create(request: AuthenticatedRequest,
+                              membership: Membership) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     form = MaintenanceWindowForm(request.POST)
     if form.is_valid():
@@ -610,7 +624,7 @@ def maintenance_window_create(request: HttpRequest, membership: Membership) -> H
 
 @organization_member_required
 @require_POST
-def maintenance_window_delete(request: HttpRequest, membership: Membership,
+def maintenance_window_delete(request: AuthenticatedRequest, membership: Membership,
                               window_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     window = get_object_or_404(selectors.windows_of(membership.organization_id), pk=window_id)
@@ -630,7 +644,7 @@ def _own_incident(membership: Membership, incident_id: int) -> Incident:
 @organization_member_required
 @require_GET
 @never_cache
-def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
+def incidents(request: AuthenticatedRequest, membership: Membership) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     form = IncidentFilterForm(request.GET)
     state = (form.cleaned_data.get("state") if form.is_valid() else "") or "open"
@@ -644,7 +658,8 @@ def incidents(request: HttpRequest, membership: Membership) -> HttpResponse:
 @organization_member_required
 @require_GET
 @never_cache
-def incident(request: HttpRequest, membership: Membership, incident_id: int) -> HttpResponse:
+def incident(request: AuthenticatedRequest, membership: Membership,
+             incident_id: int) -> HttpResponse:
     require(membership, Action.VIEW_ORGANIZATION)
     incident = _own_incident(membership, incident_id)
     return render(request, "alerts/incident.html", _alerts_context(
@@ -654,7 +669,7 @@ def incident(request: HttpRequest, membership: Membership, incident_id: int) -> 
 
 @organization_member_required
 @require_POST
-def incident_acknowledge(request: HttpRequest, membership: Membership,
+def incident_acknowledge(request: AuthenticatedRequest, membership: Membership,
                          incident_id: int) -> HttpResponse:
     require(membership, Action.MANAGE_ALERTS)
     incident = _own_incident(membership, incident_id)

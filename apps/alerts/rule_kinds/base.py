@@ -198,10 +198,11 @@ class Context:
 
 
 def feed_in_scope(rule: Rule, state: dict, row: dict) -> bool:
-    return {Rule.Scope.FEED: row["key"] == rule.target,
-            Rule.Scope.PAIR: state["pair"] == rule.target,
-            Rule.Scope.PROTOCOL: row["protocol"] == rule.target,
-            Rule.Scope.ALL: True}[rule.scope]
+    in_scope: dict[str, bool] = {Rule.Scope.FEED: row["key"] == rule.target,
+                                 Rule.Scope.PAIR: state["pair"] == rule.target,
+                                 Rule.Scope.PROTOCOL: row["protocol"] == rule.target,
+                                 Rule.Scope.ALL: True}
+    return in_scope[rule.scope]
 
 
 def pair_in_scope(rule: Rule, state: dict) -> bool:

@@ -23,12 +23,13 @@ class HealthBelow(RuleKind):
     def readings(self, rule: Rule, states: Iterable[dict], context: Context) -> list[Reading]:
         rows = [row for state in states for row in feed_rows(rule, state)]
         scores, limit = health(context, rows), int(rule.params["score"])
-        return [Reading(row["key"], None, "", f"{row['key']} has no health score (status "
-                                               "unknown)")
-                if scores.get(row["feed"]) is None else
-                Reading(row["key"], scores[row["feed"]] < limit, str(scores[row["feed"]]),
-                        f"{row['key']} health {scores[row['feed']]} (limit {limit})")
-                for row in rows]
+        return [_reading(row["key"], scores.get(row["feed"]), limit) for row in rows]
+
+
+def _reading(key: str, score: int | None, limit: int) -> Reading:
+    if score is None:
+        return Reading(key, None, "", f"{key} has no health score (status unknown)")
+    return Reading(key, score < limit, str(score), f"{key} health {score} (limit {limit})")
 
 
 def health(context: Context, rows: list[dict]) -> dict[int, int | None]:

@@ -106,23 +106,23 @@ def _apply(by_rule: dict[Rule, list[Reading]], now: datetime
                 condition = Condition(rule=rule, subject=reading.subject)
                 created.append(condition)
             before = (condition.breaching_since, condition.clear_since)
-            incident = incidents.get(key)
-            if reading.breaching is None and incident is None:
+            current = incidents.get(key)
+            if reading.breaching is None and current is None:
                 continue  # unknown (or inside a band) with nothing open: the clocks hold
-            if reading.breaching or (reading.breaching is None and incident is not None):
+            if reading.breaching or (reading.breaching is None and current is not None):
                 condition.clear_since = None
                 if reading.breaching:
                     condition.breaching_since = condition.breaching_since or now
-                if incident is None and condition.breaching_since is not None and \
+                if current is None and condition.breaching_since is not None and \
                         now - condition.breaching_since >= timedelta(seconds=rule.for_seconds):
                     to_open.append((rule, reading))
             else:
                 condition.breaching_since = None
-                if incident is not None:
+                if current is not None:
                     condition.clear_since = condition.clear_since or now
                     if now - condition.clear_since >= timedelta(
                             seconds=rule.resolve_after_seconds):
-                        to_resolve.append((incident, reading))
+                        to_resolve.append((current, reading))
                         condition.clear_since = None
             if condition.pk and (condition.breaching_since, condition.clear_since) != before:
                 changed.append(condition)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from celery import current_app
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.alerts.models import Channel, Incident, IncidentEvent, Notice
-from apps.alerts.notifications import Notification
+from apps.alerts.notifications import Kind, Notification, Severity
 from apps.alerts.transports import transport_class
 from apps.common.enqueue import enqueue
 
@@ -46,7 +47,7 @@ def ack_token(incident: Incident) -> str:
 def incident_for_ack_token(token: str) -> Incident | None:
     try:
         data = signing_tokens.loads(token, salt=ACK_SALT,
-                                    max_age=ACK_MAX_AGE.total_seconds())
+                                    max_age=ACK_MAX_AGE)
     except signing_tokens.BadSignature:
         return None
     return Incident.objects.select_related("rule").filter(pk=data.get("incident")).first()
@@ -54,7 +55,7 @@ def incident_for_ack_token(token: str) -> Incident | None:
 
 # --- notices ------------------------------------------------------------------------------------
 
-def queue(incidents: list[Incident], kind: str, *, channels: Iterable[Channel] | None = None,
+def queue(incidents: list[Incident], kind: Kind, *, channels: Iterable[Channel] | None = None,
           now: datetime | None = None, windows: dict | None = None) -> list[Notice]:
     """Notices for one transition of these incidents (one rule's): one notification for all of
     them, to each of the rule's channels (or `channels`). Call inside the transaction."""
@@ -95,7 +96,9 @@ def queue_transitions(opened: list[Incident], resolved: list[Incident],
                       now: datetime) -> None:
     """Group by rule: one notice per rule, transition and channel."""
     windows: dict = {}
-    for kind, incidents in (("opened", opened), ("resolved", resolved)):
+    transitions: tuple[tuple[Kind, list[Incident]], ...] = (("opened", opened),
+                                                            ("resolved", resolved))
+    for kind, incidents in transitions:
         by_rule: dict[int, list[Incident]] = defaultdict(list)
         for incident in incidents:
             by_rule[incident.rule_id].append(incident)
@@ -103,7 +106,7 @@ def queue_transitions(opened: list[Incident], resolved: list[Incident],
             queue(group, kind, now=now, windows=windows)
 
 
-def _notification(incidents: list[Incident], kind: str, now: datetime) -> Notification:
+def _notification(incidents: list[Incident], kind: Kind, now: datetime) -> Notification:
     rule, first = incidents[0].rule, incidents[0]
     single = len(incidents) == 1
     summary = first.summary if single else "; ".join(
@@ -112,7 +115,9 @@ def _notification(incidents: list[Incident], kind: str, now: datetime) -> Notifi
     return Notification(
         kind=kind, title=(f"{rule.name}: {first.subject}" if single
                           else f"{rule.name}: {len(incidents)} subjects")[:200],
-        summary=summary, severity=rule.severity, organization=rule.organization.name,
+        # Rule.severity's choices are SEVERITIES (and Notification checks it again).
+        summary=summary, severity=cast(Severity, rule.severity),
+        organization=rule.organization.name,
         subject=", ".join(i.subject for i in incidents)[:200],
         dedup_key=f"incident-{first.pk}" if single else f"rule-{rule.pk}-incidents-{first.pk}",
         occurred_at=now, details={"rule": rule.name, "subjects": str(len(incidents)),

@@ -15,10 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import F
+
+from apps.alerts.models import Notice, WebhookMessage
+
+# The outbox tables: each has `Status.PENDING`, `attempts` and `next_attempt_at`.
+Row = TypeVar("Row", WebhookMessage, Notice)
 
 
 def lease_for(batch: int, concurrency: int) -> timedelta:
@@ -29,16 +35,16 @@ def lease_for(batch: int, concurrency: int) -> timedelta:
 
 
 @dataclass(frozen=True)
-class Outbox:
+class Outbox(Generic[Row]):
     """An outbox table: `model` has `status` (PENDING while due), `attempts` and
     `next_attempt_at`, and is sent only while its `target` (a foreign key with `enabled`) is
     enabled; `concurrency` sends go out at once."""
 
-    model: type[models.Model]
+    model: type[Row]
     target: str
     concurrency: int
 
-    def claim(self, now: datetime, limit: int) -> list:
+    def claim(self, now: datetime, limit: int) -> list[Row]:
         """Up to `limit` due rows (with their target), leased: see the module's docstring."""
         with transaction.atomic():
             due = (self.model.objects.select_related(self.target)
@@ -55,7 +61,7 @@ class Outbox:
             row.next_attempt_at = lease  # the claim's token: see settle
         return claimed
 
-    def settle(self, row: models.Model, claimed_until: datetime, **outcome) -> bool:
+    def settle(self, row: Row, claimed_until: datetime, **outcome: Any) -> bool:
         """Record one attempt (`attempts` + 1) and its `outcome` fields, only while the claim
         made at `claimed_until` holds; returns whether it did."""
         return bool(self.model.objects.filter(

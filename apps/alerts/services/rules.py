@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Organization
@@ -34,9 +35,9 @@ def _clean_rule(organization: Organization, *, kind: str, scope: str, target: st
         errors["scope"] = f"One of: {', '.join(Rule.Scope.values)}."
     elif definition is not None and scope not in definition.scopes:
         errors["scope"] = definition.scope_error
-    lookups = {Rule.Scope.FEED: Feed.objects.filter(key=target),
-               Rule.Scope.PAIR: Pair.objects.filter(slug=target),
-               Rule.Scope.PROTOCOL: Protocol.objects.filter(slug=target)}
+    lookups: dict[str, QuerySet] = {Rule.Scope.FEED: Feed.objects.filter(key=target),
+                                    Rule.Scope.PAIR: Pair.objects.filter(slug=target),
+                                    Rule.Scope.PROTOCOL: Protocol.objects.filter(slug=target)}
     if scope in lookups and not lookups[scope].exists():
         errors["target"] = f"No {scope} {target!r}."
     target = "" if scope == Rule.Scope.ALL else target

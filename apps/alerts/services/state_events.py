@@ -44,7 +44,9 @@ def publish_changes(states: Iterable[dict], *, now: datetime | None = None
     with transaction.atomic():
         known = {(p.kind, p.key): p for p in PublishedState.objects.select_for_update().filter(
             kind__in={k for k, _ in wanted}, key__in={key for _, key in wanted})}
-        events, changed, created = [], [], []
+        events: list[tuple[int, str, dict, str | None]] = []
+        changed: list[PublishedState] = []
+        created: list[PublishedState] = []
         for (kind, key), (value, data, pair) in wanted.items():
             last = known.get((kind, key))
             if last is not None and last.value == value:

@@ -48,7 +48,7 @@ class EmailTransport(Transport):
         if isinstance(to, str):
             to = [part for part in re.split(r"[,\s;]+", to) if part]
         if not isinstance(to, list) or not to:
-            raise_if({"to": "Enter at least one email address."})
+            raise ValidationError({"to": "Enter at least one email address."})
         cleaned: list[str] = []
         bad: list[str] = []
         for address in to:

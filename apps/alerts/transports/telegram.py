@@ -115,7 +115,8 @@ class TelegramTransport(Transport):
             return Delivery.delivered()
         description = str(reply.get("description") or "").strip()
         detail = f"Telegram {result.status}: {description}" if description else ""
-        parameters = reply.get("parameters") if isinstance(reply.get("parameters"), dict) else {}
+        given = reply.get("parameters")
+        parameters: dict = given if isinstance(given, dict) else {}
         permanent = result.status in (401, 403, 404) or (
             result.status == 400 and any(p in description.lower() for p in PERMANENT_400))
         if parameters.get("migrate_to_chat_id"):
