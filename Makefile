@@ -54,7 +54,10 @@ check: lint
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: check pytest
+# The checks first, then the suite (in this order under make -j too).
+test:
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory pytest
 
 # Installing prints to stderr, so stdout carries only the benchmarks' JSON lines.
 bench:

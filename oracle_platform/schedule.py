@@ -30,10 +30,10 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
         PeriodicTask("api_keys.flush_usage", "apps.api_keys.tasks.flush_usage", 60),
         PeriodicTask("feeds.refresh_aged_states", "apps.feeds.tasks.refresh_aged_states", 5),
-        PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.deliver_webhooks", 1),
-        PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.deliver_notices", 1),
-        PeriodicTask("alerts.escalate", "apps.alerts.tasks.escalate", 30),
-        PeriodicTask("alerts.check_ingestion", "apps.alerts.tasks.check_ingestion", 15),
+        PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.delivery.deliver_webhooks", 1),
+        PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.delivery.deliver_notices", 1),
+        PeriodicTask("alerts.escalate", "apps.alerts.tasks.delivery.escalate", 30),
+        PeriodicTask("alerts.check_ingestion", "apps.alerts.tasks.evaluation.check_ingestion", 15),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))

@@ -3,7 +3,7 @@ from django.dispatch import receiver
 from apps.common.enqueue import enqueue
 from apps.feeds.signals import pairs_refreshed
 
-from .tasks import evaluate_pairs
+from .tasks.evaluation import evaluate_pairs
 
 
 @receiver(pairs_refreshed, dispatch_uid="alerts.evaluate_refreshed_pairs")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -20,8 +22,6 @@ def die_with_parent() -> None:
 def spawn_manage(*args: str, niceness: int = 0) -> subprocess.Popen:
     """Run `manage.py <args>` as a child that receives SIGTERM when this process dies;
     `niceness` > 0 for background work that should yield the CPU."""
-    # Here, not at the top: apps/devnet/chain.py imports this module and has no Django imports.
-    from django.conf import settings
 
     def prepare() -> None:
         die_with_parent()

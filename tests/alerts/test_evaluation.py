@@ -10,6 +10,7 @@ from apps.alerts.models import Channel, Incident, Notice, Rule, WebhookMessage
 from apps.alerts.services.delivery import deliver_notices
 from apps.alerts.services.evaluation import evaluate
 from apps.alerts.services.webhooks import create_endpoint
+from apps.alerts.tasks import delivery as delivery_tasks
 from tests.factories import AssetFactory, PairFactory, priced
 
 T0 = timezone.now().replace(microsecond=0)
@@ -268,3 +269,31 @@ def test_fifty_rules_opening_and_resolving_together_cost_a_bounded_number_of_que
         assert len(evaluate(down, now=at(0))["opened"]) == 50
     with django_assert_max_num_queries(130):
         assert len(evaluate(up, now=at(5))["resolved"]) == 50
+
+
+def test_incidents_are_sent_by_the_delivery_task_after_the_evaluation_commits(
+        rule, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(delivery_tasks.delivery, "drain", lambda: sent.append("drained"))
+    r = rule(kind="status", scope="protocol", target="chainlink")
+    stale = [state(feeds=[row("cl-eth", status="stale")])]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        opened = evaluate(stale, now=at(0))["opened"]
+    assert sent == []  # nothing is sent before the commit
+    for callback in callbacks:
+        callback()
+    assert sent == ["drained"] and [i.rule_id for i in opened] == [r.pk]
+
+
+def test_a_failing_delivery_never_fails_the_evaluation_that_queued_it(
+        rule, monkeypatch, django_capture_on_commit_callbacks, caplog):
+    def broken() -> None:
+        raise RuntimeError("receiver exploded")
+
+    monkeypatch.setattr(delivery_tasks.delivery, "drain", broken)
+    rule(kind="status", scope="protocol", target="chainlink")
+    stale = [state(feeds=[row("cl-eth", status="stale")])]
+    with django_capture_on_commit_callbacks(execute=True):
+        opened = evaluate(stale, now=at(0))["opened"]
+    assert len(opened) == 1 and Incident.objects.count() == 1
+    assert "receiver exploded" in caplog.text

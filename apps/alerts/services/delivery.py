@@ -3,8 +3,9 @@ once, with every attempt recorded.
 
 Both are claimed under the one lease of apps/alerts/services/outbox.py (a worker that dies
 mid-delivery leaves its claim to be retried when the lease runs out; an outcome is recorded only
-while its claim holds). `drain` sends every due batch of both, right after an evaluation or an
-acknowledgement commits; the periodic tasks send the retries.
+while its claim holds). `drain` sends every due batch of both in the `alerts.deliver_now` task,
+queued right after an evaluation or an acknowledgement commits; the periodic tasks send the
+retries.
 
 Webhooks: each message keeps its `webhook-id` across attempts, so receivers dedupe. Retries
 follow Standard Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: ~27 h), with ±10 %

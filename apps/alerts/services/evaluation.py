@@ -7,7 +7,8 @@ held for `for_seconds`, and resolves only once it has been clear for `resolve_af
 Incidents, their `alert.opened` / `alert.resolved` webhook messages and the notices for the
 rule's channels are written in one transaction — one notification per rule for all the subjects
 that opened together: a whole protocol going stale is one message, not forty — and delivered
-right after it commits (apps/alerts/services/delivery.py; the periodic delivery retries).
+right after it commits by the delivery task `alerts.deliver_now` (apps/alerts/tasks/delivery.py,
+queued by name; the periodic delivery retries).
 
 `evaluate_pairs` is what runs after the pairs' states are refreshed: one evaluation at a time,
 the rules and the state-derived webhook events (`price.updated`, `feed.status_changed`) in one
@@ -27,8 +28,7 @@ from apps.alerts.rule_kinds.base import Context, Reading
 from apps.feeds.models import Pair
 from apps.feeds.pair_state import pair_states
 
-from .delivery import drain
-from .incidents import queue_transitions
+from .incidents import deliver_soon, queue_transitions
 from .state_events import publish_changes
 from .webhooks import publish_many
 
@@ -37,7 +37,7 @@ EVALUATION_LOCK = 0x0A1E7  # pg_advisory_xact_lock key of the rule evaluation
 
 def evaluate_pairs(pair_ids: list[int]) -> None:
     """Evaluate the rules against these pairs' latest states, and derive their webhook events;
-    deliver what that wrote once it commits."""
+    once that commits, what it wrote is sent by the delivery task."""
     with transaction.atomic():
         # One evaluation at a time, each reading the states only once it holds the lock: two
         # workers racing on one subject would collide on its incident (rolling a whole batch
@@ -46,10 +46,10 @@ def evaluate_pairs(pair_ids: list[int]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVALUATION_LOCK])
         states = list(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
-        changed = evaluate(states)  # delivers after the commit when incidents changed
+        changed = evaluate(states)  # queues the delivery after the commit if incidents changed
         messages = publish_changes(states)
         if messages and not (changed["opened"] or changed["resolved"]):
-            transaction.on_commit(drain)
+            transaction.on_commit(lambda: deliver_soon([]), robust=True)
 
 
 def readings(rule: Rule, states: Iterable[dict], context: Context | None = None
@@ -76,8 +76,10 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
         opened, resolved = _apply(by_rule, now)
         queue_transitions(opened, resolved, now)
         if opened or resolved:
-            # Deliver now rather than at the next periodic tick (which remains the safety net).
-            transaction.on_commit(drain)
+            # Deliver now rather than at the next periodic tick (which remains the safety net),
+            # in the delivery task: a slow receiver must not hold up the next evaluation.
+            ids = [incident.pk for incident in (*opened, *resolved)]
+            transaction.on_commit(lambda: deliver_soon(ids), robust=True)
     return {"opened": opened, "resolved": resolved}
 
 

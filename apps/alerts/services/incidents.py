@@ -34,7 +34,7 @@ from .maintenance import suppression
 
 ACK_SALT = "alerts.acknowledge"
 ACK_MAX_AGE = timedelta(days=7)
-DELIVER_NOW = "alerts.deliver_now"  # the task that sends what is due, by name (see _deliver_soon)
+DELIVER_NOW = "alerts.deliver_now"  # the task that sends what is due, by name (see deliver_soon)
 
 
 # --- acknowledge links --------------------------------------------------------------------------
@@ -144,13 +144,13 @@ def acknowledge(incident: Incident, *, by: str, now: datetime | None = None) -> 
         IncidentEvent.objects.create(incident=incident, at=now, kind="acknowledged",
                                      detail=f"by {by}"[:300])
         queue([incident], "acknowledged", now=now)  # PagerDuty stops paging
-        transaction.on_commit(lambda: _deliver_soon([incident.pk]))
+        transaction.on_commit(lambda: deliver_soon([incident.pk]), robust=True)
     return incident
 
 
-def _deliver_soon(trigger_ids: list[int]) -> None:
-    """Send the notices now, off the request: the delivery task, found by its name (the
-    services never import the tasks module, which imports them)."""
+def deliver_soon(trigger_ids: list[int]) -> None:
+    """Send what is due now, in the delivery task (off the request, off the evaluation), found
+    by its name: the services never import the tasks, which import them."""
     enqueue(current_app.tasks[DELIVER_NOW], trigger_ids)
 
 
