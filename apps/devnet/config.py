@@ -18,4 +18,5 @@ def devnet_config(*, seed: int | None = None) -> DevnetConfig:
         reader=settings.OP_CHRONICLE_READER,
         seed=seed,
         http_ports=dict(settings.OP_DEVNET_HTTP_PORTS),
+        stripe_port=settings.OP_DEVNET_STRIPE_PORT,
     )

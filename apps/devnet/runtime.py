@@ -21,6 +21,7 @@ from .faults import FaultBook
 from .market import Market, observe, should_publish
 from .rpc_proxy import RpcProxy
 from .simulators import HTTP, ONCHAIN, ChainContext, FeedSpec, HttpSimulator
+from .stripe import StripeDouble, double_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class DevnetConfig:
     reader: str
     seed: int | None = None
     http_ports: dict[str, int] = field(default_factory=dict)  # protocol -> simulator port
+    stripe_port: int | None = None  # the Stripe double's; None: no double
 
 
 def feed_spec(feed: Feed) -> FeedSpec:
@@ -82,6 +84,7 @@ class Devnet:
         self.proxies: dict[str, RpcProxy] = {}
         self.simulators: dict[str, HttpSimulator] = {}
         self.control: ControlServer | None = None
+        self.stripe: StripeDouble | None = None
         self.last_tick: float | None = None  # monotonic time of the last tick
         self._stop = threading.Event()
         self.lock = threading.Lock()
@@ -151,6 +154,9 @@ class Devnet:
             self.simulators[protocol] = simulator
         self.control = ControlServer(self.faults, self.status, self.config.control_port)
         self.control.start()
+        if self.config.stripe_port is not None:
+            self.stripe = double_from_settings(self.config.stripe_port)
+            self.stripe.start()
 
     def publish_addresses(self) -> None:
         """Write the deployed addresses (and derived ids) into the catalog's devnet profile."""
@@ -170,6 +176,8 @@ class Devnet:
         self.faults.changed.set()
         if self.control:
             self.control.stop()
+        if self.stripe:
+            self.stripe.stop()
         for simulator in self.simulators.values():
             simulator.stop()
         for proxy in self.proxies.values():

@@ -41,6 +41,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"DEVNET control API at {devnet.control.url}; "
                           f"{len(devnet.feeds)} on-chain feeds publishing.")
+        if devnet.stripe:
+            self.stdout.write(f"DEVNET Stripe double at {devnet.stripe.url} (webhooks to "
+                              f"{devnet.stripe.webhook_url}).")
         seeder = None
         if not no_history:
             anchors = {s: str(devnet.market.price(s)) for s in devnet.market.assets}
