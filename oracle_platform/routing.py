@@ -4,8 +4,10 @@ from django.urls import URLPattern, path
 
 from apps.api.consumers import PriceStreamConsumer
 from apps.dashboard.consumers import LiveConsumer
+from apps.status.consumers import StatusProbeConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/live/", LiveConsumer.as_asgi()),
     path("ws/v1/prices", PriceStreamConsumer.as_asgi()),
+    path("ws/v1/status", StatusProbeConsumer.as_asgi()),  # public: the availability probe
 ]
