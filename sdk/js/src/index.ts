@@ -38,6 +38,7 @@ export const OPERATIONS = {
   keys_destroy: "revokeKey",
   keys_rotate_create: "rotateKey",
   usage_retrieve: "usage",
+  audit_events_list: "auditEvents",
   webhooks_list: "webhooks",
   webhooks_create: "createWebhook",
   webhooks_retrieve: "webhook",
@@ -162,6 +163,16 @@ export interface UsageDay {
 export interface Usage {
   tier: string; limits: Record<string, number>; from: string; to: string;
   total_calls: number; days: UsageDay[];
+}
+/** One entry of the audit log: only the changed fields, never a secret. */
+export interface AuditEvent {
+  id: number; created_at: Timestamp;
+  /** `<group>.<verb>`, e.g. `api_keys.created`. */
+  action: string;
+  target_type: string; target_id: string; target_repr: string;
+  before: Record<string, unknown> | null; after: Record<string, unknown> | null;
+  via: "session" | "api_key" | "system"; actor_email: string; api_key_prefix: string;
+  ip: string | null;
 }
 export interface WebhookEndpoint {
   id: number; url: string; description: string; events: WebhookEvent[]; pairs: string[];
@@ -532,6 +543,13 @@ export class Client {
   }
   usage(span: { from?: When; to?: When } = {}): Promise<Usage> {
     return this.get("usage", { from: day(span.from), to: day(span.to) });
+  }
+  /** The audit log, newest first (owners, admins and read-write keys). */
+  auditEvents(options: { action?: string; actor?: string; since?: When; until?: When }
+              & PageOptions = {}): Paginator<AuditEvent> {
+    return this.paginate("audit-events", { action: options.action, actor: options.actor,
+                                           since: options.since, until: options.until,
+                                           limit: options.limit });
   }
 
   // webhooks

@@ -48,6 +48,7 @@ OPERATIONS: dict[str, str] = {
     "keys_destroy": "revoke_key",
     "keys_rotate_create": "rotate_key",
     "usage_retrieve": "usage",
+    "audit_events_list": "audit_events",
     "webhooks_list": "webhooks",
     "webhooks_create": "create_webhook",
     "webhooks_retrieve": "webhook",
@@ -317,6 +318,13 @@ class Client:
     def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
         return self.request("GET", "usage", query=params(**{"from": start, "to": end}))
 
+    def audit_events(self, *, action: str | None = None, actor: str | None = None,
+                     since: When = None, until: When = None, limit: int | None = None,
+                     ) -> Paginator[t.AuditEvent]:
+        """The audit log, newest first (owners, admins and read-write keys)."""
+        return self.paginate("audit-events", params(action=action, actor=actor, since=since,
+                                                    until=until, limit=limit))
+
     # webhooks
     def webhooks(self, *, limit: int | None = None) -> Paginator[t.WebhookEndpoint]:
         return self.paginate("webhooks", params(limit=limit))
@@ -562,6 +570,13 @@ class AsyncClient:
 
     async def usage(self, *, start: Day = None, end: Day = None) -> t.Usage:
         return await self.request("GET", "usage", query=params(**{"from": start, "to": end}))
+
+    def audit_events(self, *, action: str | None = None, actor: str | None = None,
+                     since: When = None, until: When = None, limit: int | None = None,
+                     ) -> AsyncPaginator[t.AuditEvent]:
+        """The audit log, newest first (owners, admins and read-write keys)."""
+        return self.paginate("audit-events", params(action=action, actor=actor, since=since,
+                                                    until=until, limit=limit))
 
     # webhooks
     def webhooks(self, *, limit: int | None = None) -> AsyncPaginator[t.WebhookEndpoint]:

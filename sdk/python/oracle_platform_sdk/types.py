@@ -195,6 +195,24 @@ Usage = TypedDict("Usage", {"tier": str, "limits": dict[str, int], "from": str, 
                             "total_calls": int, "days": list[UsageDay]})
 
 
+class AuditEvent(TypedDict):
+    """One entry of the audit log: who changed what (only the changed fields), when, from
+    where. Secrets are never in `before` or `after`."""
+
+    id: int
+    created_at: str
+    action: str  # "<group>.<verb>", e.g. "api_keys.created"
+    target_type: str
+    target_id: str
+    target_repr: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    via: Literal["session", "api_key", "system"]
+    actor_email: str
+    api_key_prefix: str
+    ip: str | None
+
+
 class WebhookEndpoint(TypedDict):
     id: int
     url: str
