@@ -3,8 +3,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.alerts import api as alerts
-from apps.api import prices, protocols
+from apps.api import audit, prices, protocols
 from apps.api_keys import api as keys
+from apps.status.views import api_status
 
 urlpatterns = [
     path("protocols", protocols.ProtocolList.as_view(), name="api_protocols"),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("keys/<int:key_id>", keys.KeyDetail.as_view(), name="api_key"),
     path("keys/<int:key_id>/rotate", keys.KeyRotate.as_view(), name="api_key_rotate"),
     path("usage", keys.Usage.as_view(), name="api_usage"),
+    path("audit-events", audit.AuditEventList.as_view(), name="api_audit_events"),
     path("webhooks", alerts.WebhookList.as_view(), name="api_webhooks"),
     path("webhooks/<int:endpoint_id>", alerts.WebhookDetail.as_view(), name="api_webhook"),
     path("webhooks/<int:endpoint_id>/rotate-secret", alerts.WebhookRotateSecret.as_view(),
@@ -64,4 +66,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("status", api_status, name="api_status"),  # public: the availability probe
 ]

@@ -33,7 +33,14 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.delivery.deliver_webhooks", 1),
         PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.delivery.deliver_notices", 1),
         PeriodicTask("alerts.escalate", "apps.alerts.tasks.delivery.escalate", 30),
+        PeriodicTask("billing.process_pending_events",
+                     "apps.billing.tasks.process_pending_events", 60),
+        PeriodicTask("billing.expire_grace", "apps.billing.tasks.expire_grace", 600),
+        PeriodicTask("billing.report_overage", "apps.billing.tasks.report_overage", 300),
         PeriodicTask("alerts.check_ingestion", "apps.alerts.tasks.evaluation.check_ingestion", 15),
+        PeriodicTask("status.probe", "apps.status.tasks.probe", 60),
+        PeriodicTask("status.prune_probes", "apps.status.tasks.prune_probes", 3600),
+        PeriodicTask("status.grant_sla_credits", "apps.status.tasks.grant_sla_credits", 3600),
         *(
             PeriodicTask("protocols.sync_chain", "apps.protocols.tasks.sync_chain",
                          interval, args=(chain,))

@@ -13,7 +13,9 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.api_keys.urls")),
     path("", include("apps.alerts.urls")),
+    path("", include("apps.billing.urls")),
     path("", include("apps.dashboard.urls")),
+    path("", include("apps.status.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -137,6 +137,13 @@ def _notice():
     return notice
 
 
+def _audit_event():
+    from apps.audit.services import record
+
+    return record(OrganizationFactory().pk, "members.role_changed", target_repr="x@example.com",
+                  before={"role": "member"}, after={"role": "admin"})
+
+
 def _model(label: str) -> type[Model]:
     return apps.get_model(label)
 
@@ -179,6 +186,15 @@ BUILDERS: dict[str, Callable[[], Model]] = {
     "api_keys.ApiUsage": lambda: _model("api_keys.ApiUsage").objects.create(
         key=(key := _api_key()), organization=key.organization, day=date(2026, 11, 26),
         calls=3, response_bytes=1200),
+    "billing.BillingAccount": lambda: _model("billing.BillingAccount").objects.create(
+        organization=OrganizationFactory(), stripe_customer_id=f"cus_{next(_n)}",
+        status="active", subscribed_plan="pro", interval="monthly"),
+    "billing.StripeEvent": lambda: _model("billing.StripeEvent").objects.create(
+        event_id=f"evt_{next(_n)}", type="invoice.paid", created=NOW,
+        payload={"id": "evt", "type": "invoice.paid"}),
+    "billing.MeterReport": lambda: _model("billing.MeterReport").objects.create(
+        organization=OrganizationFactory(), hour=NOW.replace(minute=0, second=0, microsecond=0),
+        calls=10, overage=2, identifier=f"op-overage-{next(_n)}"),
     "alerts.Channel": _channel,
     "alerts.WebhookEndpoint": _endpoint,
     "alerts.WebhookMessage": _message,
@@ -197,6 +213,23 @@ BUILDERS: dict[str, Callable[[], Model]] = {
     "alerts.Notice": _notice,
     "alerts.PublishedState": lambda: _model("alerts.PublishedState").objects.create(
         kind="pair_price", key=f"PAIR{next(_n)}-USD", value="1.00", updated_at=NOW),
+    "audit.AuditEvent": _audit_event,
+    "status.ProbeResult": lambda: _model("status.ProbeResult").objects.create(
+        component="api", at=NOW + timedelta(minutes=next(_n)), ok=True, state="up",
+        latency_ms=12),
+    "status.ComponentDay": lambda: _model("status.ComponentDay").objects.create(
+        component="api", day=date(2026, 1, 1) + timedelta(days=next(_n)), minutes=1440,
+        ok_minutes=1439, since=NOW),
+    "status.PlatformIncident": lambda: _model("status.PlatformIncident").objects.create(
+        title=f"API errors {next(_n)}", components=["api"], started_at=NOW),
+    "status.IncidentUpdate": lambda: _model("status.IncidentUpdate").objects.create(
+        incident=_model("status.PlatformIncident").objects.create(title=f"Delay {next(_n)}"),
+        status="investigating", body="Looking into it."),
+    "status.SlaMonth": lambda: _model("status.SlaMonth").objects.create(
+        month=date(2020, 1, 1) + timedelta(days=31 * next(_n)), availability=Decimal("99.5")),
+    "status.SlaCredit": lambda: _model("status.SlaCredit").objects.create(
+        organization=OrganizationFactory(), month=date(2026, 1, 1), availability=Decimal("99.5"),
+        credit_percent=Decimal("10"), amount=Decimal("49.90")),
 }
 
 
@@ -269,7 +302,8 @@ def test_add_page_loads_where_adding_is_allowed(admin_client, model, rf, admin_u
 
 RECORDS = ["api_keys.ApiUsage", "alerts.WebhookMessage", "alerts.DeliveryAttempt",
            "alerts.Notice", "alerts.Incident", "alerts.IncidentEvent", "alerts.Condition",
-           "alerts.PublishedState"]
+           "alerts.PublishedState", "audit.AuditEvent", "status.ProbeResult",
+           "status.ComponentDay", "status.SlaMonth", "status.SlaCredit"]
 
 
 @pytest.mark.parametrize("label", RECORDS)

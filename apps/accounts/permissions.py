@@ -17,6 +17,9 @@ class Action(StrEnum):
     VIEW_API_KEYS = "api_keys.view"
     MANAGE_API_KEYS = "api_keys.manage"
     MANAGE_ALERTS = "alerts.manage"
+    VIEW_AUDIT = "audit.view"
+    VIEW_BILLING = "billing.view"
+    MANAGE_BILLING = "billing.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -33,6 +36,9 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.VIEW_API_KEYS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.MANAGE_API_KEYS: _ADMINS,
     Action.MANAGE_ALERTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
+    Action.VIEW_AUDIT: _ADMINS,
+    Action.VIEW_BILLING: _ADMINS,
+    Action.MANAGE_BILLING: frozenset({Role.OWNER}),
 }
 
 

@@ -10,8 +10,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.audit.services import record
+
 from .models import Invitation, Membership, Organization, Role, User
 from .permissions import Action, can, can_manage_role
+from .seats import check_seat
 
 
 def _unique_slug(name: str) -> str:
@@ -32,6 +35,8 @@ def create_organization(name: str, owner: User, *, personal: bool = False) -> Or
         name=name, slug=_unique_slug(name), is_personal=personal
     )
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    record(organization.pk, "organization.created", target=organization,
+           after={"name": organization.name, "owner": owner.email})
     return organization
 
 
@@ -51,8 +56,13 @@ def rename_organization(actor: Membership, name: str) -> Organization:
     if not name:
         raise ValidationError({"name": "An organization needs a name."})
     organization = actor.organization
-    organization.name = name
-    organization.save(update_fields=["name"])
+    before = organization.name
+    with transaction.atomic():
+        organization.name = name
+        organization.save(update_fields=["name"])
+        if before != name:
+            record(organization.pk, "organization.renamed", target=organization,
+                   before={"name": before}, after={"name": name})
     return organization
 
 
@@ -71,6 +81,8 @@ def invite_member(actor: Membership, email: str, role: str, *, accept_url: str) 
     email = User.objects.normalize_email(email.strip())
     if organization.memberships.filter(user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member."})
+    check_seat(organization, counting_invitations=not organization.invitations.filter(
+        email__iexact=email, accepted_at__isnull=True).exists())  # a re-send holds its seat
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         organization.invitations.filter(
@@ -84,6 +96,8 @@ def invite_member(actor: Membership, email: str, role: str, *, accept_url: str) 
             invited_by=actor.user,
             expires_at=timezone.now() + timedelta(days=settings.OP_INVITATION_TTL_DAYS),
         )
+        record(organization.pk, "invitations.sent", target=invitation, target_repr=email,
+               after={"email": email, "role": role})
         link = accept_url.format(token=token)
         context = {"invitation": invitation, "link": link, "inviter": actor.user}
         transaction.on_commit(
@@ -113,9 +127,13 @@ def accept_invitation(user: User, token: str) -> Membership:
         raise PermissionDenied(
             f"This invitation was sent to {invitation.email}; log in with that address."
         )
+    if not invitation.organization.memberships.filter(user=user).exists():
+        check_seat(invitation.organization, counting_invitations=False)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record(invitation.organization_id, "invitations.accepted", target=invitation,
+           target_repr=invitation.email, after={"email": user.email, "role": invitation.role})
     try:
         with transaction.atomic():
             return Membership.objects.create(
@@ -130,7 +148,11 @@ def revoke_invitation(actor: Membership, invitation: Invitation) -> None:
         raise PermissionDenied("Only owners and admins can revoke invitations.")
     if invitation.organization_id != actor.organization_id:
         raise PermissionDenied("That invitation belongs to another organization.")
-    invitation.delete()
+    with transaction.atomic():
+        record(invitation.organization_id, "invitations.revoked", target=invitation,
+               target_repr=invitation.email,
+               before={"email": invitation.email, "role": invitation.role})
+        invitation.delete()
 
 
 def _other_owners(membership: Membership) -> int:
@@ -151,8 +173,12 @@ def change_role(actor: Membership, membership: Membership, role: str) -> Members
         raise PermissionDenied("You cannot change this member's role.")
     if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners(membership):
         raise ValidationError("An organization needs at least one owner.")
+    before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if before != role:
+        record(membership.organization_id, "members.role_changed", target=membership,
+               target_repr=membership.user.email, before={"role": before}, after={"role": role})
     return membership
 
 
@@ -170,4 +196,7 @@ def remove_member(actor: Membership, membership: Membership) -> None:
         raise ValidationError("An organization needs at least one owner.")
     if leaving and membership.organization.is_personal:
         raise ValidationError("You cannot leave your personal organization.")
+    record(membership.organization_id, "members.left" if leaving else "members.removed",
+           target=membership, target_repr=membership.user.email,
+           before={"email": membership.user.email, "role": membership.role})
     membership.delete()

@@ -6,6 +6,7 @@ urlpatterns = [
     path("orgs/", views.organization_list, name="organization_list"),
     path("orgs/switch/", views.switch_organization, name="switch_organization"),
     path("orgs/<slug:slug>/settings/", views.organization_settings, name="organization_settings"),
+    path("orgs/<slug:slug>/audit/", views.audit_log, name="organization_audit"),
     path("orgs/<slug:slug>/invite/", views.invite, name="organization_invite"),
     path(
         "orgs/<slug:slug>/members/<int:member_id>/role/",

@@ -6,17 +6,23 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.audit import selectors as audit_selectors
+from apps.audit.forms import AuditFilterForm
 
 from . import selectors, services
 from .forms import InviteForm, OrganizationForm, RoleForm
 from .http import AuthenticatedRequest
 from .middleware import SESSION_KEY
 from .models import Membership
-from .permissions import Action, can, can_manage_role
+from .permissions import Action, can, can_manage_role, require
+
+AUDIT_PAGE_SIZE = 50
 
 
 def organization_member_required(
@@ -98,7 +104,32 @@ def organization_settings(request: HttpRequest, membership: Membership) -> HttpR
             "can_rename": can(membership, Action.RENAME_ORGANIZATION),
             "can_invite": can(membership, Action.INVITE_MEMBERS),
             "can_revoke": can(membership, Action.REVOKE_INVITATIONS),
+            "can_view_audit": can(membership, Action.VIEW_AUDIT),
+            "can_view_billing": can(membership, Action.VIEW_BILLING),
         },
+    )
+
+
+@organization_member_required
+@require_GET
+def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The organization's audit log, newest first, filtered by action group and actor."""
+    require(membership, Action.VIEW_AUDIT)
+    organization = membership.organization
+    form = AuditFilterForm(request.GET, actors=audit_selectors.actors_of(organization.pk))
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_selectors.events_for(organization.pk,
+                                        action_prefix=filters.get("group") or None,
+                                        actor=filters.get("actor") or None)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {"membership": membership, "organization": organization, "form": form, "page": page,
+         "query": query.urlencode()},
+        status=200 if form.is_valid() else 400,
     )
 
 

@@ -42,6 +42,9 @@ class Channel(models.Model):
     config = EncryptedTextField(help_text="JSON, encrypted at rest")
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    paused_reason = models.CharField(
+        max_length=200, blank=True,
+        help_text="Set while the plan does not allow it: kept, not run, until the plan allows it")
     created_at = models.DateTimeField(default=timezone.now)
 
     summary: list[tuple[str, str]]  # not a column: set by the channels pages (channel_summary)
@@ -68,6 +71,9 @@ class WebhookEndpoint(models.Model):
         null=True, blank=True, help_text="Until then messages are signed with both secrets")
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    paused_reason = models.CharField(
+        max_length=200, blank=True,
+        help_text="Set while the plan does not allow it: kept, not run, until the plan allows it")
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed attempt since the last success")
     created_at = models.DateTimeField(default=timezone.now)
@@ -188,6 +194,9 @@ class Rule(models.Model):
     severity = models.CharField(max_length=10, default="warning",
                                 choices=[(s, s) for s in ("critical", "warning", "info")])
     enabled = models.BooleanField(default=True)
+    paused_reason = models.CharField(
+        max_length=200, blank=True,
+        help_text="Set while the plan does not allow it: kept, not run, until the plan allows it")
     created_at = models.DateTimeField(default=timezone.now)
 
     params_summary: str  # not a column: set by the rules pages (its kind's `summary`)

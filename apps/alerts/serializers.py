@@ -4,11 +4,11 @@ from collections.abc import Callable
 from typing import TypeVar, cast
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.api_keys.serializers import TextField
+from apps.common.api import ZonedDateTimeField
 
 from . import rule_kinds, transports
 from .models import (
@@ -234,23 +234,6 @@ class RuleInputSerializer(serializers.Serializer):
                                      required=False, default=list, max_length=50)
     enabled = StrictBooleanField(required=False, default=True)
 
-
-class ZonedDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time string with its zone (`Z` or an offset): a naive one is refused,
-    not read in the server's zone."""
-
-    default_error_messages = {"naive": "A date-time with a zone, e.g. 2026-11-26T18:00:00Z."}
-
-    def to_internal_value(self, value: object):
-        if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601")
-        try:
-            parsed = parse_datetime(value.strip())
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.utcoffset() is None:
-            self.fail("naive")
-        return super().to_internal_value(value)
 
 
 class EscalationInputSerializer(serializers.Serializer):

@@ -40,6 +40,7 @@ from apps.accounts.http import AuthenticatedRequest
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
+from apps.billing.limits import allowed
 
 from . import selectors
 from .forms import (
@@ -115,7 +116,7 @@ def _list_page(request: HttpRequest, membership: Membership, *,
             "form": form or WebhookEndpointForm(),
             "new_endpoint": new_endpoint,
             "secret": secret,
-            "max_endpoints": webhook_services.MAX_ENDPOINTS,
+            "max_endpoints": allowed(organization, "webhook_endpoints"),
         },
         status=status,
     )
@@ -445,7 +446,7 @@ def _rules_page(request: HttpRequest, membership: Membership, *, form: RuleForm 
     return render(request, "alerts/rules.html", _alerts_context(
         membership, "rules", rules=[_with_params(r) for r in rules],
         form=form or RuleForm(organization=membership.organization),
-        max_rules=rule_services.MAX_RULES), status=status)
+        max_rules=allowed(membership.organization, "alert_rules")), status=status)
 
 
 def _rule_page(request: HttpRequest, membership: Membership, rule: Rule, *,

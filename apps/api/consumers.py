@@ -24,8 +24,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.api_keys.connections import slots
+from apps.api_keys.middleware import paused_message
 from apps.api_keys.models import ApiKey
-from apps.api_keys.principal import Principal, from_key
+from apps.api_keys.principal import Principal, from_key, refreshed
+from apps.billing.plans import get_plan
 from apps.feeds.live import api_pair_group
 from apps.feeds.models import Feed, Pair
 from apps.feeds.pair_state import feed_row, pair_states, public_state
@@ -36,22 +38,34 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
 
 
+UNLIMITED_CONNECTIONS = 1_000_000
+
+
+def _fresh_principal(raw: str) -> Principal | None:
+    principal = from_key(raw)
+    return refreshed(principal) if principal is not None else None
+
+
 class PriceStreamConsumer(AsyncWebsocketConsumer):
     principal: Principal | None = None
 
     async def connect(self) -> None:
         self.joined: set[int] = set()  # pair ids whose group this connection is in
         self.sent: dict[str, dict] = {}  # pair slug / feed key -> what the client was last sent
-        self.principal = await database_sync_to_async(from_key)(self._presented_key())
+        self.principal = await database_sync_to_async(_fresh_principal)(self._presented_key())
         await self.accept()
         if self.principal is None:
             await self._error("invalid_key", "Send a valid API key: ?api_key=… or an "
                               "Authorization: Bearer header.")
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        if self.principal.paused_reason:
+            await self._error("key_paused", paused_message(self.principal.tier))
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
         self.connection_id: str | None = uuid.uuid4().hex
-        cap = int(settings.OP_TIER_LIMITS.get(self.principal.tier,
-                                              settings.OP_TIER_LIMITS["free"])["ws_connections"])
+        allowed = get_plan(self.principal.tier).limits.ws_connections
+        cap = UNLIMITED_CONNECTIONS if allowed is None else allowed
         if not await slots.acquire(self.principal.organization_id, self.connection_id, cap):
             self.connection_id = None
             await self._error("too_many_connections", f"Your plan allows {cap} concurrent "

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api_keys.authentication import principal_of
+from apps.billing.plans import get_plan
 from apps.common.api import NewestFirst, conditional_response, documented
 from apps.feeds.health import feed_health
 from apps.feeds.models import Asset, Chain, Feed, Pair, QuarantinedRead
@@ -85,8 +85,7 @@ def _span(request: Request, principal_tier: str) -> tuple[datetime, datetime, in
     start = bounds.get("from", end - timedelta(days=1))
     if start >= end:
         raise exceptions.ValidationError({"from": "Must be before `to`."})
-    limit_days = settings.OP_TIER_LIMITS.get(principal_tier, settings.OP_TIER_LIMITS["free"])[
-        "history_days"]
+    limit_days = get_plan(principal_tier).limits.history_days
     if end - start > timedelta(days=limit_days):
         raise exceptions.ValidationError({"from": f"Your plan allows spans of at most "
                                                   f"{limit_days} days per request."})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Organization, Role, User
+from apps.billing.plans import get_plan
 from apps.common.api import NewestFirst, documented
 
 from . import serializers as s
@@ -164,8 +164,7 @@ class Usage(APIView):
                                     many=True).data
         return Response({
             "tier": principal.tier,
-            "limits": settings.OP_TIER_LIMITS.get(principal.tier,
-                                                  settings.OP_TIER_LIMITS["free"]),
+            "limits": get_plan(principal.tier).limits_json(),
             "from": start, "to": end, "total_calls": sum(r["calls"] for r in rows),
             "days": rows,
         })

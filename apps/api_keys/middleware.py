@@ -3,6 +3,7 @@
 gzip and usage accounting on the way out. Schema and documentation pages are public."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -15,17 +16,20 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.gzip import GZipMiddleware
 
+from apps.audit.context import Actor, acting_as
+from apps.audit.middleware import client_ip
+from apps.billing.plans import get_plan
 from apps.common.api import conditional_response, error_response
 from apps.feeds.pair_state import latest_body_key
 
 from . import runtime
 from .principal import Principal, PrincipalRequest, from_key, from_session, presented_key
-from .throttle import Caller, Decision, Window, tier_limits
+from .throttle import Caller, Decision, Window, plan_limits
 
 logger = logging.getLogger(__name__)
 
 API_PATH = "/api/v1/"
-PUBLIC_PATHS = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/")
+PUBLIC_PATHS = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/", "/api/v1/status")
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
 LATEST_PATH = re.compile(r"^/api/v1/pairs/([A-Za-z0-9._-]+)/latest$")
 _serializer = RedisSerializer()  # how the cache stored what the throttle script fetched
@@ -58,6 +62,13 @@ class ApiMiddleware:
                 runtime.forget_key(principal.key_id, revoked=False)
             return error_response(401, "invalid_key", "The API key is malformed, unknown, "
                                   "revoked or expired.", headers=AUTHENTICATE)
+        if decision is not None and decision.plan and decision.plan != principal.tier:
+            principal = dataclasses.replace(principal, tier=decision.plan)  # changed meanwhile
+        paused = decision.paused if decision is not None and decision.plan is not None \
+            else bool(principal.paused_reason)
+        if paused:
+            return error_response(403, "key_paused", paused_message(principal.tier),
+                                  {"tier": principal.tier})
         response: HttpResponseBase
         if decision is not None and not decision.allowed:
             response = error_response(
@@ -70,6 +81,12 @@ class ApiMiddleware:
                 # The answer was pre-serialized and came back with the throttle decision: the
                 # same response the view would build, without resolving and dispatching.
                 response = conditional_response(request, _serializer.loads(decision.fetched))
+            elif principal.key_id is not None:
+                # What the key does is recorded as done by the key, not by a session.
+                with acting_as(Actor(via="api_key", api_key_id=principal.key_id,
+                                     api_key_prefix=principal.key_prefix,
+                                     ip=client_ip(request))):
+                    response = self.get_response(request)
             else:
                 response = self.get_response(request)
         if decision is not None:
@@ -82,8 +99,9 @@ class ApiMiddleware:
     @staticmethod
     def _hit(request: HttpRequest, principal: Principal, prefetch: str) -> Decision | None:
         caller = Caller(subjects=(principal.subject, f"org:{principal.organization_id}"),
-                        limits=tier_limits(principal.tier), key_id=principal.key_id,
-                        ip=request.META.get("REMOTE_ADDR", ""))
+                        limits=plan_limits(principal.tier), key_id=principal.key_id,
+                        ip=request.META.get("REMOTE_ADDR", ""),
+                        organization_id=principal.organization_id)
         try:
             return runtime.throttle().hit(caller, fetch=prefetch)
         except Exception:
@@ -99,6 +117,12 @@ def _prefetch_key(path: str) -> str:
     if match is None or not settings.REDIS_URL:
         return ""
     return cache.make_key(latest_body_key(match.group(1)))
+
+
+def paused_message(plan: str) -> str:
+    allowed = get_plan(plan).limits.api_keys
+    return (f"This key is paused: the {get_plan(plan).name} plan allows {allowed} API keys. "
+            "Upgrade the plan, or revoke another key, and it works again.")
 
 
 def _rate_limit_headers(response: HttpResponseBase, decision: Decision) -> None:
@@ -117,7 +141,7 @@ def _rate_limit_headers(response: HttpResponseBase, decision: Decision) -> None:
 def _per_policy(decision: Decision) -> list[Window]:
     """The key's and the organization's windows merged: per policy, the one with less left."""
     merged: dict[str, Window] = {}
-    for window in decision.windows:
+    for window in decision.enforced:
         seen = merged.get(window.limit.name)
         if seen is None or window.remaining < seen.remaining:
             merged[window.limit.name] = window

@@ -4,6 +4,7 @@ OP_API_KEY_CACHE_SECONDS (the hot path does no database query); revocation still
 instance at once through the throttle's Redis script."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts.http import OrganizationRequest
-from apps.accounts.models import Role
+from apps.accounts.models import Organization, Role
 
 from . import keys
 from .models import ApiKey
@@ -26,9 +27,12 @@ class Principal:
     tier: str
     can_write: bool  # the key's scope is read-write, or the session member is not a viewer
     key_id: int | None = None
+    key_prefix: str = ""  # the key's display prefix: the audit log names the key by it
     user_id: int | None = None
     role: str | None = None  # the session member's role; keys have none
     expires_at: datetime | None = None
+    paused_reason: str = ""  # the key is paused by the plan (the throttle's plan hash decides
+    # when it has one: this copy is as old as the key cache)
 
     is_authenticated = True  # DRF's request.user is this principal
     is_anonymous = False
@@ -89,12 +93,23 @@ def from_key(raw: str, now: datetime | None = None) -> Principal | None:
                .filter(digest=digest, revoked_at__isnull=True).first())
         principal = None if key is None else Principal(
             organization_id=key.organization_id, tier=key.organization.plan,
-            can_write=key.can_write, key_id=key.pk, expires_at=key.expires_at)
+            can_write=key.can_write, key_id=key.pk, key_prefix=key.prefix,
+            expires_at=key.expires_at)
         key_cache.put(digest, principal)
     if principal is not None and principal.expires_at is not None \
             and principal.expires_at <= (now or timezone.now()):
         return None
     return principal
+
+
+def refreshed(principal: Principal) -> Principal:
+    """The principal with its organization's plan and its key's paused state read now (a
+    WebSocket connect, which is rare and long-lived, must not trust the key cache's copy)."""
+    plan = Organization.objects.filter(pk=principal.organization_id).values_list(
+        "plan", flat=True).first()
+    paused = "" if principal.key_id is None else ApiKey.objects.filter(
+        pk=principal.key_id).values_list("paused_reason", flat=True).first() or ""
+    return dataclasses.replace(principal, tier=plan or principal.tier, paused_reason=paused)
 
 
 def from_session(request: HttpRequest) -> Principal | None:

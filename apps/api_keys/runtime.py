@@ -2,16 +2,18 @@
 response bytes, and the key cache — the per-process state of the API path."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 
 from .principal import key_cache
-from .throttle import LocalThrottle, RedisThrottle
-from .usage import DayKey, UsageBuffer
+from .throttle import LocalThrottle, RedisThrottle, plan_fields
+from .usage import HourKey, UsageBuffer
 
 buffer = UsageBuffer()
 _throttle: RedisThrottle | LocalThrottle | None = None
 
-Usage = dict[DayKey, tuple[int, int]]  # (day, key id) -> (calls, response bytes)
+Usage = dict[HourKey, tuple[int, int]]  # (hour, key id) -> (calls, response bytes)
 
 
 def throttle() -> RedisThrottle | LocalThrottle:
@@ -40,6 +42,12 @@ def forget_key(key_id: int, *, revoked: bool) -> None:
     key_cache.forget(key_id)
     if revoked:
         throttle().revoke(key_id, int(settings.OP_API_KEY_CACHE_SECONDS) + 5)
+
+
+def publish_plan(organization_id: int, plan: str, paused_keys: Iterable[int] = ()) -> None:
+    """The organization's limits (and paused keys) for the throttle, from its next request on
+    every instance."""
+    throttle().publish_plan(organization_id, plan_fields(plan, paused_keys))
 
 
 def take_usage() -> tuple[Usage, dict[int, str]]:

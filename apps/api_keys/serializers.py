@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import ApiKey, ApiUsage
+from .models import ApiKey
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -42,10 +42,11 @@ class CreateApiKeySerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ApiUsageSerializer(serializers.ModelSerializer):
-    key = serializers.CharField(source="key.prefix")
-    key_name = serializers.CharField(source="key.name")
+class ApiUsageSerializer(serializers.Serializer):
+    """One key's calls and bytes on one UTC day (summed from its hourly buckets)."""
 
-    class Meta:
-        model = ApiUsage
-        fields = ["day", "key", "key_name", "calls", "response_bytes"]
+    day = serializers.DateField()
+    key = serializers.CharField(source="key_prefix")
+    key_name = serializers.CharField()
+    calls = serializers.IntegerField()
+    response_bytes = serializers.IntegerField()

@@ -2,22 +2,41 @@
 bulk flush of usage counters into ApiUsage."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import functools
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Organization, User
+from apps.audit.services import record
+from apps.billing.limits import LimitReached, check_room, enforce_count
 
 from . import keys, runtime
 from .models import ApiKey, ApiUsage
 
-MAX_ACTIVE_KEYS = 50
+
+def counted_keys(organization_id: int, now: datetime | None = None) -> QuerySet[ApiKey]:
+    """The keys that count against the plan's limit (not revoked, not expired), oldest first."""
+    return (ApiKey.objects.filter(organization_id=organization_id, revoked_at__isnull=True)
+            .exclude(expires_at__lte=now or timezone.now()).order_by("created_at", "pk"))
 
 
+def enforce_key_limit(organization: Organization) -> list[ApiKey]:
+    """Pause the newest keys past the plan's limit, resume paused ones that fit again (the
+    throttle learns which are paused with the plan: receivers.publish_limits)."""
+    changed = enforce_count(organization, "api_keys", counted_keys(organization.pk))
+    for key in changed:
+        record(organization.pk, "api_keys.paused" if key.paused_reason else "api_keys.resumed",
+               target=key, after={"paused_reason": key.paused_reason})
+        transaction.on_commit(functools.partial(runtime.forget_key, key.pk, revoked=False))
+    return changed
+
+
+@transaction.atomic
 def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Scope.READ,
                expires_at: datetime | None = None, created_by: User | None = None,
                replaces: ApiKey | None = None, created_by_key: ApiKey | None = None,
@@ -34,10 +53,11 @@ def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Sco
         errors["scope"] = f"One of: {', '.join(ApiKey.Scope.values)}."
     if expires_at is not None and (expires_at.utcoffset() is None or expires_at <= now):
         errors["expires_at"] = "Must be a time in the future, with a time zone."
-    active = ApiKey.objects.filter(organization=organization, revoked_at__isnull=True).exclude(
-        expires_at__lte=now).count()
-    if active >= MAX_ACTIVE_KEYS and replaces is None:
-        errors["name"] = f"An organization may hold at most {MAX_ACTIVE_KEYS} active keys."
+    if replaces is None:  # a rotation replaces a key: it never needs room
+        try:
+            check_room(organization, "api_keys", counted_keys(organization.pk, now).count())
+        except LimitReached as error:
+            errors["name"] = str(error)
     if errors:
         raise ValidationError(errors)
     raw = keys.generate()
@@ -46,6 +66,10 @@ def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Sco
         created_by=created_by, prefix=keys.display_prefix(raw), digest=keys.digest(raw),
         replaces=replaces, created_by_key=created_by_key, created_at=now,
     )
+    if replaces is None:  # a rotation is recorded as one event, by rotate_key
+        record(organization.pk, "api_keys.created", target=key,
+               after={"name": key.name, "prefix": key.prefix, "scope": key.scope,
+                      "expires_at": key.expires_at})
     return key, raw
 
 
@@ -64,15 +88,19 @@ def rotate_key(key: ApiKey, *, created_by: User | None = None, grace: timedelta 
     new_key, raw = create_key(key.organization, name=key.name, scope=key.scope,
                               expires_at=key.expires_at, created_by=created_by,
                               replaces=key, now=now, created_by_key=key.created_by_key)
-    old_expiry = now + grace
+    old_expiry, before = now + grace, key.expires_at
     if key.expires_at is None or key.expires_at > old_expiry:
         key.expires_at = old_expiry
         key.save(update_fields=["expires_at"])
+    record(key.organization_id, "api_keys.rotated", target=key,
+           before={"expires_at": before},
+           after={"expires_at": key.expires_at, "replaced_by": new_key.prefix})
     # Other instances remember the key without its new expiry for a few seconds at most.
     runtime.forget_key(key.pk, revoked=False)
     return new_key, raw
 
 
+@transaction.atomic
 def revoke_key(key: ApiKey, *, now: datetime | None = None) -> ApiKey:
     """Revoke the key and every key it created (and they created): a leaked key cannot leave
     keys of its own making behind."""
@@ -80,6 +108,8 @@ def revoke_key(key: ApiKey, *, now: datetime | None = None) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = now
         key.save(update_fields=["revoked_at"])
+        record(key.organization_id, "api_keys.revoked", target=key,
+               before={"revoked_at": None}, after={"revoked_at": now})
     transaction.on_commit(lambda: runtime.forget_key(key.pk, revoked=True))
     for child in key.created_keys.filter(revoked_at__isnull=True):
         revoke_key(child, now=now)
@@ -96,19 +126,26 @@ def flush_usage() -> int:
         raise
 
 
+def _hour(label: str) -> datetime:
+    """"2026-12-07T13" (or a day, as counters written before hourly buckets were) -> aware UTC."""
+    day, _, hour = label.partition("T")
+    return datetime.combine(date.fromisoformat(day), time(int(hour or 0)), tzinfo=UTC)
+
+
 def _store_usage(usage: runtime.Usage, last_used: dict[int, str]) -> int:
     key_orgs = dict(ApiKey.objects.filter(pk__in={k for _, k in usage} | set(last_used))
                     .values_list("pk", "organization_id"))
     touched = 0
     with transaction.atomic():
-        for (day, key_id), (calls, size) in usage.items():
+        for (label, key_id), (calls, size) in usage.items():
             if key_id not in key_orgs:
                 continue  # the key was deleted with its organization
-            updated = ApiUsage.objects.filter(key_id=key_id, day=day).update(
+            hour = _hour(label)
+            updated = ApiUsage.objects.filter(key_id=key_id, hour=hour).update(
                 calls=F("calls") + calls, response_bytes=F("response_bytes") + size)
             if not updated:
                 ApiUsage.objects.create(key_id=key_id, organization_id=key_orgs[key_id],
-                                        day=date.fromisoformat(day), calls=calls,
+                                        hour=hour, day=hour.date(), calls=calls,
                                         response_bytes=size)
             touched += 1
         for key_id, value in last_used.items():

@@ -1,39 +1,40 @@
-"""Usage counting: calls per key per day are counted by the throttle's script; response bytes are
-known only after the response, so each process buffers them and the next throttle call carries
-them to Redis (no extra round trip). `flush_usage` moves the counters into ApiUsage in bulk."""
+"""Usage counting: calls per key per UTC hour are counted by the throttle's script; response
+bytes are known only after the response, so each process buffers them and the next throttle call
+carries them to Redis (no extra round trip). `flush_usage` moves the counters into ApiUsage in
+bulk."""
 from __future__ import annotations
 
 import threading
 import time
 
-USAGE_PREFIX = "op:usage:"  # + YYYY-MM-DD: hash of "<key id>:calls" / "<key id>:bytes"
+USAGE_PREFIX = "op:usage:"  # + YYYY-MM-DDTHH: hash of "<key id>:calls" / "<key id>:bytes"
 LAST_USED_KEY = "op:apikey:last_used"  # hash of key id -> "<unix seconds> <ip>"
 
-DayKey = tuple[str, int]  # (UTC day, key id)
+HourKey = tuple[str, int]  # (UTC hour as YYYY-MM-DDTHH, key id)
 
 
-def utc_day(unix_seconds: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(unix_seconds))
+def utc_hour(unix_seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H", time.gmtime(unix_seconds))
 
 
 class UsageBuffer:
-    """Response bytes per (day, key) not yet reported; thread-safe."""
+    """Response bytes per (hour, key) not yet reported; thread-safe."""
 
     def __init__(self) -> None:
-        self.pending: dict[DayKey, int] = {}
+        self.pending: dict[HourKey, int] = {}
         self.lock = threading.Lock()
 
     def add(self, key_id: int, size: int, now: float | None = None) -> None:
-        day = utc_day(time.time() if now is None else now)
+        hour = utc_hour(time.time() if now is None else now)
         with self.lock:
-            self.pending[(day, key_id)] = self.pending.get((day, key_id), 0) + size
+            self.pending[(hour, key_id)] = self.pending.get((hour, key_id), 0) + size
 
-    def drain(self) -> dict[DayKey, int]:
+    def drain(self) -> dict[HourKey, int]:
         with self.lock:
             pending, self.pending = self.pending, {}
         return pending
 
-    def restore(self, pending: dict[DayKey, int]) -> None:
+    def restore(self, pending: dict[HourKey, int]) -> None:
         with self.lock:
-            for day_key, size in pending.items():
-                self.pending[day_key] = self.pending.get(day_key, 0) + size
+            for hour_key, size in pending.items():
+                self.pending[hour_key] = self.pending.get(hour_key, 0) + size

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,11 +19,12 @@ from apps.accounts.http import AuthenticatedRequest
 from apps.accounts.models import Membership
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
+from apps.billing.plans import get_plan
 
 from . import services
 from .forms import CreateKeyForm
 from .models import ApiKey
-from .selectors import daily_usage, keys_of, usage_of
+from .selectors import daily_usage, keys_of, usage_per_key
 
 USAGE_DAYS = 30
 EXPIRING_SOON = timedelta(days=7)
@@ -58,9 +58,7 @@ def _usage(organization_id: int, keys: list[ApiKey]) -> dict:
     per_key = [
         {"key": names.get(row["key_id"]), "calls": row["calls"],
          "response_bytes": row["response_bytes"]}
-        for row in usage_of(organization_id, start, end).order_by().values("key_id")
-        .annotate(calls=Sum("calls"), response_bytes=Sum("response_bytes"))
-        .order_by("-calls", "key_id")
+        for row in usage_per_key(organization_id, start, end)
     ]
     return {
         "start": start,
@@ -92,7 +90,7 @@ def _page(request: HttpRequest, membership: Membership, *, form: CreateKeyForm |
             "new_key": new_key,
             "plaintext": plaintext,
             "usage": _usage(organization.pk, keys),
-            "limits": settings.OP_TIER_LIMITS.get(organization.plan, {}),
+            "plan": get_plan(organization.plan),
             "grace_hours": settings.OP_API_KEY_ROTATION_GRACE_HOURS,
         },
         status=status,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
@@ -140,3 +141,21 @@ def documented(description: str, example: Any, *, response: Any = None, request:
         examples.append(OpenApiExample("Request", value=request_example, request_only=True))
     return extend_schema(description=description, responses=responses, request=request,
                          parameters=list(parameters), examples=examples)
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time string with its zone (`Z` or an offset): a naive one is refused,
+    not read in the server's zone."""
+
+    default_error_messages = {"naive": "A date-time with a zone, e.g. 2026-11-26T18:00:00Z."}
+
+    def to_internal_value(self, value: object):
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.utcoffset() is None:
+            self.fail("naive")
+        return super().to_internal_value(value)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "oracle_platform",
     "apps.common",
+    "apps.audit",
     "apps.accounts",
     "apps.feeds",
     "apps.protocols",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "apps.alerts",
     "apps.api",
     "apps.dashboard",
+    "apps.status",
 ]  # the devnet's app is added by settings/devnet.py, on the devnet only
 
 MIDDLEWARE = [
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.accounts.middleware.CurrentOrganizationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     "apps.api_keys.middleware.ApiMiddleware",
 ]
 
@@ -79,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "oracle_platform.context_processors.site",
                 "apps.accounts.context_processors.organizations",
+                "apps.billing.context_processors.billing",
             ],
         },
     },
@@ -221,16 +225,43 @@ OP_WEBHOOK_DISABLE_AFTER_HOURS = env.float("OP_WEBHOOK_DISABLE_AFTER_HOURS", def
 OP_TELEGRAM_API_URL = env.str("OP_TELEGRAM_API_URL", default="https://api.telegram.org")
 OP_PAGERDUTY_EVENTS_URL = env.str("OP_PAGERDUTY_EVENTS_URL",
                                   default="https://events.pagerduty.com/v2/enqueue")
-# Per plan: requests per minute and per day (per key and per organization), the longest history
-# span one request may ask for, and concurrent WebSocket API connections per organization.
-OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={
-    "free": {"requests_per_minute": 60, "requests_per_day": 10_000, "history_days": 31,
-             "ws_connections": 2},
-    "pro": {"requests_per_minute": 600, "requests_per_day": 500_000, "history_days": 366,
-            "ws_connections": 20},
-    "enterprise": {"requests_per_minute": 6_000, "requests_per_day": 10_000_000,
-                   "history_days": 3_660, "ws_connections": 200},
-})
+# --- Status page and availability probe (apps/status) ----------------------------------------
+# Where the probe calls the API and the WebSocket API from outside, every 60 s (docs/sla.md):
+# this instance's public URL unless the probe must take another way in.
+OP_STATUS_PROBE_URL = env.str("OP_STATUS_PROBE_URL", default=OP_SITE_URL)
+OP_STATUS_PROBE_TIMEOUT = env.float("OP_STATUS_PROBE_TIMEOUT", default=10.0)
+OP_STATUS_PROBE_RETENTION_DAYS = env.int("OP_STATUS_PROBE_RETENTION_DAYS", default=400)
+
+# --- Plans and billing (apps/billing) -------------------------------------------------------
+# Every plan's limits are defined in apps/billing/plans.py; this overrides any of them, per plan:
+# {"pro": {"alert_rules": 200, "members": null}} (null: unlimited). The README names every key.
+OP_TIER_LIMITS = env.json("OP_TIER_LIMITS", default={})
+# False: no Stripe. Pricing and checkout are hidden, the operator assigns plans (the admin,
+# `manage.py set_plan`), and every limit still applies.
+OP_BILLING_ENABLED = env.bool("OP_BILLING_ENABLED", default=True)
+# Stripe: the API base (Stripe itself unless a double stands in), the secret key and the webhook
+# endpoint's signing secret. Secrets come only from the environment.
+OP_STRIPE_API_BASE = env.str("OP_STRIPE_API_BASE", default="https://api.stripe.com")
+OP_STRIPE_SECRET_KEY = env.str("OP_STRIPE_SECRET_KEY", default="")
+OP_STRIPE_WEBHOOK_SECRET = env.str("OP_STRIPE_WEBHOOK_SECRET", default="")
+OP_STRIPE_WEBHOOK_TOLERANCE = env.int("OP_STRIPE_WEBHOOK_TOLERANCE", default=300)
+OP_STRIPE_TIMEOUT = env.float("OP_STRIPE_TIMEOUT", default=10.0)
+# Stripe Price ids per plan and interval (OP_STRIPE_PRICE_PRO_MONTHLY, ..._YEARLY), and the
+# metered Price of each paid plan's overage (OP_STRIPE_PRICE_PRO_OVERAGE).
+OP_STRIPE_PRICES = {
+    f"{plan}_{interval}": env.str(f"OP_STRIPE_PRICE_{plan.upper()}_{interval.upper()}", default="")
+    for plan in ("pro", "enterprise") for interval in ("monthly", "yearly", "overage")
+}
+# The Billing Meter's event name that overage is reported under.
+OP_STRIPE_METER_EVENT = env.str("OP_STRIPE_METER_EVENT", default="api_requests")
+# Stripe Tax on checkout and invoices (needs Stripe Tax set up in the Stripe account).
+OP_STRIPE_TAX = env.bool("OP_STRIPE_TAX", default=False)
+# Dunning: a past-due subscription keeps its plan this long, then the organization is on Free.
+OP_BILLING_GRACE_DAYS = env.int("OP_BILLING_GRACE_DAYS", default=7)
+# SLA credits for enterprise organizations: [availability below (%), credit (% of the month's
+# fee)], checked from the strictest down.
+OP_SLA_TARGET = Decimal(env.str("OP_SLA_TARGET", default="99.9"))
+OP_SLA_CREDIT_TIERS = env.json("OP_SLA_CREDIT_TIERS", default=[["99.9", "10"], ["99.0", "25"]])
 
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -13,3 +13,12 @@ def viewer(client, tenants):
                            {"organization": tenants["org"].slug})
     assert switched.status_code == 302
     return user
+
+
+@pytest.fixture
+def tenants(tenants):
+    """The alerts tests' organization is on Pro: they exercise every channel kind (Free allows
+    email and webhooks only; tests/billing covers Free's limits)."""
+    tenants["org"].plan = "pro"
+    tenants["org"].save(update_fields=["plan"])
+    return tenants

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from apps.api_keys.models import ApiKey, ApiUsage
 from apps.api_keys.services import create_key, revoke_key
+from apps.billing.plans import get_plan
+from apps.billing.services import set_plan
 from tests.factories import MembershipFactory
 
 from .conftest import bearer
@@ -292,8 +294,8 @@ def test_the_usage_chart_and_table_reflect_the_usage_rows(client, tenants, api_k
     assert '<td class="num" id="usage-total-calls">157</td>' in page
     assert "5,000" not in page and "foreign" not in page
     assert "Updated every minute" in page
-    limits = settings.OP_TIER_LIMITS[tenants["org"].plan]
-    assert f"{limits['requests_per_day']:,}" in page
+    limits = get_plan(tenants["org"].plan).limits
+    assert f"{limits.included_requests_per_month:,}" in page
     assert "lightweight-charts" in page and "usage_chart.js" in page
 
 
@@ -304,6 +306,7 @@ def test_the_settings_page_links_to_the_keys_page(client, tenants):
 
 
 def test_the_page_does_not_query_per_key(client, tenants, django_assert_max_num_queries):
+    set_plan(tenants["org"], "pro")  # room for five keys
     for n in range(5):
         key, _ = create_key(tenants["org"], name=f"k{n}", created_by=tenants["owner"])
         ApiUsage.objects.create(key=key, organization=tenants["org"],

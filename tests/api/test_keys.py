@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.api_keys import keys
 from apps.api_keys.models import ApiKey
 from apps.api_keys.services import create_key, revoke_key, rotate_key
+from apps.billing.services import set_plan
 
 from .conftest import bearer
 
@@ -177,6 +178,7 @@ def test_members_cannot_manage_keys_through_their_session(client, tenants, api_k
 
 
 def test_a_key_manages_only_itself_and_the_keys_it_created(client, tenants, write_key):
+    set_plan(tenants["org"], "pro")  # Free allows two keys; this test needs three
     key, raw = write_key
     other, _ = create_key(tenants["org"], name="someone else's", scope="read_write")
     assert client.delete(f"/api/v1/keys/{other.pk}", **bearer(raw)).status_code == 403

@@ -15,23 +15,24 @@ from apps.api_keys.throttle import (
     _window_state,
 )
 from apps.api_keys.usage import UsageBuffer
+from apps.billing.plans import get_plan
 
 from .conftest import bearer
 
-TINY = {"free": {"requests_per_minute": 3, "requests_per_day": 1000, "history_days": 31,
-                 "ws_connections": 2}}
+TINY = {"free": {"requests_per_minute": 3}}
+FREE = get_plan("free").limits
 
 
 def test_every_response_carries_both_header_styles(client, api_key):
     _, raw = api_key
     response = client.get("/api/v1/pairs", **bearer(raw))
-    limit = settings.OP_TIER_LIMITS["free"]["requests_per_minute"]
+    limit = FREE.requests_per_minute
     assert response["X-RateLimit-Limit"] == str(limit)
     assert response["X-RateLimit-Remaining"] == str(limit - 1)
     assert int(response["X-RateLimit-Reset"]) > time.time()
-    assert response["RateLimit-Policy"] == (
-        f'"minute";q={limit};w=60, "day";q={settings.OP_TIER_LIMITS["free"]["requests_per_day"]}'
-        ';w=86400')
+    policy, month = response["RateLimit-Policy"].split(", ")
+    assert policy == f'"minute";q={limit};w=60'
+    assert month.startswith(f'"month";q={FREE.included_requests_per_month};w=')
     assert response["RateLimit"].startswith(f'"minute";r={limit - 1};t=')
 
 
@@ -103,7 +104,7 @@ def test_the_redis_script_decides_like_the_in_memory_twin():
     rng = random.Random(7)
     local = LocalThrottle(UsageBuffer())
     remote = RedisThrottle(settings.REDIS_URL, UsageBuffer())
-    limits = (Limit("minute", 5, 60), Limit("day", 40, 86400))
+    limits = (Limit("minute", 5, 60), Limit("month", 40, 86400, period="2027-01", org_only=True))
     caller = Caller((f"key:parity{rng.random()}", "org:parity"), limits, None, "")
     now = 1_800_000_000.0
     try:

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from drf_spectacular.generators import SchemaGenerator
 
 from apps.api_keys.services import create_key
+from apps.billing.services import set_plan
 from apps.feeds.pair_state import refresh_pairs
 from tests.conftest import IN_CI
 from tests.factories import AssetFactory, PairFactory, priced
@@ -338,8 +339,9 @@ WEBHOOK_URL = "http://127.0.0.1:9/hook"  # validates offline once 127.0.0.1 is a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_python_sdk_manages_webhooks_against_a_live_server(live, settings):
+def test_the_python_sdk_manages_webhooks_against_a_live_server(live, settings, tenants):
     settings.OP_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    set_plan(tenants["org"], "pro")  # several endpoints
     with sdk.Client(live.url, live.key) as client:
         created = client.create_webhook(WEBHOOK_URL, events=["alert.opened"],
                                         description="sdk")
@@ -383,6 +385,7 @@ def test_the_python_sdk_manages_alerts_against_a_live_server(live, tenants):
 
     from apps.alerts.models import Incident
 
+    set_plan(tenants["org"], "pro")  # every channel kind
     with sdk.Client(live.url, live.key) as client:
         channel = client.create_alert_channel("email", "ops", {"to": ["ops@example.com"]})
         assert channel["config_summary"] == {"to": ["ops@example.com"]}

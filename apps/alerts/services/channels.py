@@ -19,14 +19,32 @@ from django.db import transaction
 from apps.accounts.models import Membership, Organization, Role
 from apps.alerts.models import Channel
 from apps.alerts.notifications import Notification, test_notification
-from apps.alerts.transports import TRANSPORTS, transport_class, transport_for
+from apps.alerts.transports import TRANSPORTS, stored_config, transport_class, transport_for
 from apps.alerts.transports.base import ConfigError, Delivery
+from apps.audit.services import diff, record
+from apps.billing.limits import LimitReached, check_channel_kind
 
 logger = logging.getLogger(__name__)
 
 
 # --- channels -----------------------------------------------------------------------------------
 
+def _snapshot(channel: Channel) -> dict:
+    """What the audit log shows of a channel: never its secrets (tokens, keys, secret URLs)."""
+    config = stored_config(channel)
+    return {"name": channel.name, "kind": channel.kind, "enabled": channel.enabled,
+            **{f.key: config.get(f.key) for f in transport_class(channel.kind).config_fields
+               if not f.secret}}
+
+
+def _changed_secrets(channel: Channel, before: dict) -> list[str]:
+    """The secret fields whose value differs from the config `before` (names only)."""
+    after = stored_config(channel)
+    return [f.key for f in transport_class(channel.kind).config_fields
+            if f.secret and before.get(f.key) != after.get(f.key)]
+
+
+@transaction.atomic
 def create_channel(organization: Organization, *, kind: str, name: str,
                    config: dict) -> Channel:
     errors = {}
@@ -34,19 +52,28 @@ def create_channel(organization: Organization, *, kind: str, name: str,
         errors["kind"] = f"One of: {', '.join(TRANSPORTS)}."
     if not name.strip():
         errors["name"] = "A channel needs a name."
+    if kind in TRANSPORTS:
+        try:
+            check_channel_kind(organization, kind)
+        except LimitReached as error:
+            errors["kind"] = str(error)
     if errors:
         raise ValidationError(errors)
     cleaned = transport_class(kind).validate_config(config)
-    return Channel.objects.create(organization=organization, kind=kind, name=name.strip()[:100],
-                                  config=json.dumps(cleaned))
+    channel = Channel.objects.create(organization=organization, kind=kind,
+                                     name=name.strip()[:100], config=json.dumps(cleaned))
+    record(organization.pk, "channels.created", target=channel, after=_snapshot(channel))
+    return channel
 
 
+@transaction.atomic
 def update_channel(channel: Channel, *, name: str, config: dict | None = None,
                    enabled: bool = True) -> Channel:
     """A new name, and a new config if given (kept as is otherwise: its secrets are never sent
     back to browsers to be resubmitted); enabling clears the reason it was disabled."""
     if not name.strip():
         raise ValidationError({"name": "A channel needs a name."})
+    audited, stored = _snapshot(channel), stored_config(channel)
     if config is not None:
         transport = transport_class(channel.kind)
         kept = [f.key for f in transport.config_fields if f.generated and not config.get(f.key)]
@@ -57,16 +84,28 @@ def update_channel(channel: Channel, *, name: str, config: dict | None = None,
     channel.name = name.strip()[:100]
     if enabled and not channel.enabled:
         channel.disabled_reason = ""
+    action = "channels.enabled" if enabled and not audited["enabled"] else \
+        "channels.disabled" if audited["enabled"] and not enabled else "channels.updated"
     channel.enabled = enabled
     channel.save()
+    old, new = diff(audited, _snapshot(channel))
+    changed_secrets = _changed_secrets(channel, stored)
+    if changed_secrets:  # that they changed, never their values
+        new["secrets_changed"] = changed_secrets
+    if new:
+        record(channel.organization_id, action, target=channel, before=old, after=new)
     return channel
 
 
 def delete_channel(channel: Channel) -> None:
     """The channel (rules that used it keep their other channels)."""
-    channel.delete()
+    with transaction.atomic():
+        record(channel.organization_id, "channels.deleted", target=channel,
+               before=_snapshot(channel))
+        channel.delete()
 
 
+@transaction.atomic
 def disable_channel(channel: Channel, reason: str) -> bool:
     """Disable the channel (once: concurrent callers email once) and, after commit, email the
     organization's owners and admins. Returns whether this call disabled it."""
@@ -76,6 +115,8 @@ def disable_channel(channel: Channel, reason: str) -> bool:
     channel.enabled, channel.disabled_reason = False, reason
     if not changed:
         return False
+    record(channel.organization_id, "channels.disabled", target=channel,
+           before={"enabled": True}, after={"enabled": False, "disabled_reason": reason})
     recipients = list(Membership.objects.filter(
         organization_id=channel.organization_id, role__in=[Role.OWNER, Role.ADMIN])
         .values_list("user__email", flat=True))

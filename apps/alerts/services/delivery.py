@@ -42,6 +42,7 @@ from apps.alerts.models import (
 )
 from apps.alerts.notifications import Notification
 from apps.alerts.transports.base import Delivery
+from apps.audit.services import record
 
 from .channels import notify_channel
 from .outbox import Outbox
@@ -115,7 +116,7 @@ def record_attempt(message: WebhookMessage, started: datetime, result: outbound.
     claimed_until = message.next_attempt_at
     message.attempts += 1
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=message.endpoint_id)
-    now = timezone.now()
+    was_enabled, now = endpoint.enabled, timezone.now()
     if result.status is not None and 200 <= result.status < 300:
         message.status, message.delivered_at = WebhookMessage.Status.DELIVERED, now
         endpoint.failing_since = None
@@ -135,6 +136,10 @@ def record_attempt(message: WebhookMessage, started: datetime, result: outbound.
                        next_attempt_at=message.next_attempt_at,
                        delivered_at=message.delivered_at):
         endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason"])
+        if was_enabled and not endpoint.enabled:
+            record(endpoint.organization_id, "webhook_endpoints.disabled", target=endpoint,
+                   before={"enabled": True},
+                   after={"enabled": False, "disabled_reason": endpoint.disabled_reason})
 
 
 def _backoff(attempts: int, result: outbound.OutboundResult) -> timedelta:

@@ -65,7 +65,7 @@ def evaluate(states: Iterable[dict], *, now: datetime | None = None,
     now = now or timezone.now()
     states = list(states)
     rules = list(rules if rules is not None else
-                 Rule.objects.filter(enabled=True).select_related("organization")
+                 Rule.objects.filter(enabled=True, paused_reason="").select_related("organization")
                  .prefetch_related("channels"))
     context = Context(now)
     by_rule = {rule: readings(rule, states, context) for rule in rules}

@@ -70,7 +70,7 @@ def queue(incidents: list[Incident], kind: Kind, *, channels: Iterable[Channel] 
                                            for i in incidents])
         return []
     targets = list(channels) if channels is not None else \
-        [c for c in rule.channels.all() if c.enabled]  # prefetched by the evaluation
+        [c for c in rule.channels.all() if c.enabled and not c.paused_reason]  # prefetched
     # A channel that groups by dedup key itself (PagerDuty: its trigger, acknowledge and resolve
     # must share one) gets a message per incident; every other one a message for the group.
     per_incident = [transport_class(target.kind).per_incident for target in targets]
@@ -163,7 +163,7 @@ def escalate_due(*, now: datetime | None = None) -> int:
     Returns how many incidents escalated."""
     now = now or timezone.now()
     candidates = (Incident.objects.select_related("rule__organization")
-                  .filter(state=Incident.State.OPEN, rule__enabled=True,
+                  .filter(state=Incident.State.OPEN, rule__enabled=True, rule__paused_reason="",
                           rule__escalate_after_minutes__gt=0)
                   .exclude(events__kind="escalated"))
     by_rule: dict[int, list[Incident]] = defaultdict(list)
@@ -181,6 +181,6 @@ def escalate_due(*, now: datetime | None = None) -> int:
                 detail=f"unacknowledged after {rule.escalate_after_minutes} min")
                 for incident in group])
             queue(group, "opened", now=now,
-                  channels=rule.escalation_channels.filter(enabled=True))
+                  channels=rule.escalation_channels.filter(enabled=True, paused_reason=""))
             escalated += len(group)
     return escalated

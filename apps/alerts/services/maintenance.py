@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Organization
 from apps.alerts.models import Channel, MaintenanceWindow, Rule
+from apps.audit.services import diff, record
 
 MAX_ESCALATE_MINUTES = 7 * 24 * 60
 MAX_MUTE = timedelta(days=90)
@@ -30,6 +32,16 @@ def suppression(rule: Rule, now: datetime, windows: dict | None = None) -> str |
     return f"maintenance window: {window.reason or 'planned work'}" if window else None
 
 
+def _escalation(rule: Rule) -> dict:
+    return {"after_minutes": rule.escalate_after_minutes,
+            "channels": sorted(rule.escalation_channels.values_list("name", flat=True))}
+
+
+def _window(window: MaintenanceWindow) -> dict:
+    return {"starts_at": window.starts_at, "ends_at": window.ends_at, "reason": window.reason}
+
+
+@transaction.atomic
 def set_escalation(rule: Rule, *, channels: Iterable[int], after_minutes: int) -> Rule:
     """Who is told when an incident stays unacknowledged for `after_minutes` (0: nobody)."""
     channel_ids = list(channels)
@@ -44,12 +56,18 @@ def set_escalation(rule: Rule, *, channels: Iterable[int], after_minutes: int) -
         errors["channels"] = "Escalating needs at least one channel."
     if errors:
         raise ValidationError(errors)
+    audited = _escalation(rule)
     rule.escalate_after_minutes = after_minutes
     rule.save(update_fields=["escalate_after_minutes"])
     rule.escalation_channels.set(owned)
+    old, new = diff(audited, _escalation(rule))
+    if new:
+        record(rule.organization_id, "alert_rules.escalation_changed", target=rule,
+               before=old, after=new)
     return rule
 
 
+@transaction.atomic
 def mute_rule(rule: Rule, *, until: datetime | None, now: datetime | None = None) -> Rule:
     """Hold the rule's notifications back until `until` (None: unmute). Incidents still open
     and resolve, and their timelines say what was held back."""
@@ -57,11 +75,15 @@ def mute_rule(rule: Rule, *, until: datetime | None, now: datetime | None = None
     if until is not None and (until.utcoffset() is None or until <= now
                               or until - now > MAX_MUTE):
         raise ValidationError({"until": "A time with a zone, in the next 90 days."})
-    rule.muted_until = until
+    before, rule.muted_until = rule.muted_until, until
     rule.save(update_fields=["muted_until"])
+    if before != until:
+        record(rule.organization_id, "alert_rules.muted" if until else "alert_rules.unmuted",
+               target=rule, before={"muted_until": before}, after={"muted_until": until})
     return rule
 
 
+@transaction.atomic
 def create_maintenance_window(organization: Organization, *, starts_at: datetime,
                               ends_at: datetime, reason: str = "",
                               now: datetime | None = None) -> MaintenanceWindow:
@@ -78,10 +100,15 @@ def create_maintenance_window(organization: Organization, *, starts_at: datetime
         errors["ends_at"] = "A window lasts at most 30 days."
     if errors:
         raise ValidationError(errors)
-    return MaintenanceWindow.objects.create(organization=organization, starts_at=starts_at,
-                                            ends_at=ends_at, reason=reason.strip()[:200])
+    window = MaintenanceWindow.objects.create(organization=organization, starts_at=starts_at,
+                                              ends_at=ends_at, reason=reason.strip()[:200])
+    record(organization.pk, "maintenance_windows.created", target=window, after=_window(window))
+    return window
 
 
 def delete_maintenance_window(window: MaintenanceWindow) -> None:
     """Notifications are no longer held back for it."""
-    window.delete()
+    with transaction.atomic():
+        record(window.organization_id, "maintenance_windows.deleted", target=window,
+               before=_window(window))
+        window.delete()

@@ -37,8 +37,8 @@ def lease_for(batch: int, concurrency: int) -> timedelta:
 @dataclass(frozen=True)
 class Outbox(Generic[Row]):
     """An outbox table: `model` has `status` (PENDING while due), `attempts` and
-    `next_attempt_at`, and is sent only while its `target` (a foreign key with `enabled`) is
-    enabled; `concurrency` sends go out at once."""
+    `next_attempt_at`, and is sent only while its `target` (a foreign key with `enabled` and
+    `paused_reason`) is enabled and not paused by the plan; `concurrency` sends go out at once."""
 
     model: type[Row]
     target: str
@@ -49,7 +49,8 @@ class Outbox(Generic[Row]):
         with transaction.atomic():
             due = (self.model.objects.select_related(self.target)
                    .filter(status=self.model.Status.PENDING, next_attempt_at__lte=now,
-                           **{f"{self.target}__enabled": True})
+                           **{f"{self.target}__enabled": True,
+                              f"{self.target}__paused_reason": ""})
                    .order_by("next_attempt_at"))
             if connection.features.has_select_for_update_skip_locked:
                 due = due.select_for_update(skip_locked=True, of=("self",))

@@ -15,13 +15,22 @@ from apps.accounts.models import Organization
 from apps.alerts.models import Channel, Event, Incident, IncidentEvent, Rule
 from apps.alerts.notifications import SEVERITIES
 from apps.alerts.rule_kinds import RULE_KINDS, rule_kind
+from apps.audit.services import diff, record
+from apps.billing.limits import LimitReached, check_room
 from apps.feeds.models import Feed, Pair
 from apps.protocols.models import Protocol
 
 from .webhooks import publish_many
 
 MAX_SECONDS = 7 * 86400
-MAX_RULES = 500
+_AUDITED = ("name", "kind", "scope", "target", "params", "for_seconds", "resolve_after_seconds",
+            "severity", "enabled")
+
+
+def _snapshot(rule: Rule) -> dict:
+    """What the audit log shows of a rule (its channels by name)."""
+    return {**{name: getattr(rule, name) for name in _AUDITED},
+            "channels": sorted(rule.channels.values_list("name", flat=True))}
 
 
 def _clean_rule(organization: Organization, *, kind: str, scope: str, target: str,
@@ -61,14 +70,17 @@ def _clean_rule(organization: Organization, *, kind: str, scope: str, target: st
             "severity": severity, "channels": sorted(owned)}
 
 
+@transaction.atomic
 def create_rule(organization: Organization, *, name: str, kind: str, scope: str,
                 target: str = "", params: dict | None = None, for_seconds: int = 0,
                 resolve_after_seconds: int = 60, severity: str = "warning",
                 channels: Iterable[int] = (), enabled: bool = True) -> Rule:
     if not name.strip():
         raise ValidationError({"name": "A rule needs a name."})
-    if organization.alert_rules.count() >= MAX_RULES:
-        raise ValidationError({"name": f"At most {MAX_RULES} rules per organization."})
+    try:
+        check_room(organization, "alert_rules", organization.alert_rules.count())
+    except LimitReached as error:
+        raise ValidationError({"name": str(error)}) from error
     fields = _clean_rule(organization, kind=kind, scope=scope, target=target,
                          params=params or {}, for_seconds=for_seconds,
                          resolve_after_seconds=resolve_after_seconds, severity=severity,
@@ -77,6 +89,7 @@ def create_rule(organization: Organization, *, name: str, kind: str, scope: str,
     rule = Rule.objects.create(organization=organization, name=name.strip()[:100],
                                enabled=enabled, **fields)
     rule.channels.set(channel_ids)
+    record(organization.pk, "alert_rules.created", target=rule, after=_snapshot(rule))
     return rule
 
 
@@ -97,6 +110,9 @@ def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "
     ) if before != after]
     reason = "rule disabled" if rule.enabled and not enabled else \
         f"rule changed ({', '.join(changed)})" if changed else None
+    action = "alert_rules.paused" if rule.enabled and not enabled else \
+        "alert_rules.resumed" if enabled and not rule.enabled else "alert_rules.updated"
+    audited = _snapshot(rule)
     for field_name, value in fields.items():
         setattr(rule, field_name, value)
     rule.name, rule.enabled = name.strip()[:100], enabled
@@ -105,12 +121,18 @@ def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "
         rule.channels.set(channel_ids)
         if reason:
             _close_incidents(rule, reason)
+        old, new = diff(audited, _snapshot(rule))
+        if new:
+            record(rule.organization_id, action, target=rule, before=old, after=new)
     return rule
 
 
 def delete_rule(rule: Rule) -> None:
     """The rule and its incidents."""
-    rule.delete()
+    with transaction.atomic():
+        record(rule.organization_id, "alert_rules.deleted", target=rule,
+               before=_snapshot(rule))
+        rule.delete()
 
 
 def _close_incidents(rule: Rule, reason: str, now: datetime | None = None) -> None:

@@ -71,8 +71,8 @@ def publish_changes(states: Iterable[dict], *, now: datetime | None = None
 def _subscriptions() -> dict:
     """Which organizations listen to which derived events (and, for prices, which pairs)."""
     result: dict = {"orgs": {Event.PRICE_UPDATED: set(), Event.FEED_STATUS_CHANGED: set()}}
-    for org_id, events, pairs in WebhookEndpoint.objects.filter(enabled=True).values_list(
-            "organization_id", "events", "pairs"):
+    endpoints = WebhookEndpoint.objects.filter(enabled=True, paused_reason="")
+    for org_id, events, pairs in endpoints.values_list("organization_id", "events", "pairs"):
         if Event.PRICE_UPDATED in events and pairs:
             result.setdefault(Event.PRICE_UPDATED, set()).update(pairs)
             result["orgs"][Event.PRICE_UPDATED].add(org_id)

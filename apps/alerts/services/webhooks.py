@@ -11,19 +11,27 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Organization
 from apps.alerts import outbound, signing
 from apps.alerts.models import Event, WebhookEndpoint, WebhookMessage
+from apps.audit.services import diff, record
+from apps.billing.limits import LimitReached, check_room
 from apps.feeds.models import Pair
 
 SUBSCRIBABLE = [e for e in Event.values if e != Event.TEST]
-MAX_ENDPOINTS = 20
 ROTATION_OVERLAP = timedelta(hours=24)  # messages are signed with both secrets this long
 
 
 # --- endpoints ----------------------------------------------------------------------------------
+
+def _snapshot(endpoint: WebhookEndpoint) -> dict:
+    """What the audit log shows of an endpoint (never its signing secrets)."""
+    return {"url": endpoint.url, "description": endpoint.description,
+            "events": endpoint.events, "pairs": endpoint.pairs, "enabled": endpoint.enabled}
+
 
 def _validated(url: str, events: Iterable[str], pairs: Iterable[str]) -> dict:
     errors = {}
@@ -46,18 +54,27 @@ def _validated(url: str, events: Iterable[str], pairs: Iterable[str]) -> dict:
     return {"url": url, "events": events, "pairs": pairs}
 
 
+@transaction.atomic
 def create_endpoint(organization: Organization, *, url: str, events: Iterable[str],
                     pairs: Iterable[str] = (), description: str = "") -> WebhookEndpoint:
     fields = _validated(url, events, pairs)
-    if organization.webhook_endpoints.count() >= MAX_ENDPOINTS:
-        raise ValidationError({"url": f"At most {MAX_ENDPOINTS} endpoints per organization."})
-    return WebhookEndpoint.objects.create(organization=organization, description=description,
-                                          secret=signing.generate_secret(), **fields)
+    try:
+        check_room(organization, "webhook_endpoints", organization.webhook_endpoints.count())
+    except LimitReached as error:
+        raise ValidationError({"url": str(error)}) from error
+    endpoint = WebhookEndpoint.objects.create(organization=organization,
+                                              description=description,
+                                              secret=signing.generate_secret(), **fields)
+    record(organization.pk, "webhook_endpoints.created", target=endpoint,
+           after=_snapshot(endpoint))
+    return endpoint
 
 
+@transaction.atomic
 def update_endpoint(endpoint: WebhookEndpoint, *, url: str, events: Iterable[str],
                     pairs: Iterable[str] = (), description: str = "",
                     enabled: bool = True) -> WebhookEndpoint:
+    audited = _snapshot(endpoint)
     for name, value in _validated(url, events, pairs).items():
         setattr(endpoint, name, value)
     endpoint.description = description
@@ -65,9 +82,16 @@ def update_endpoint(endpoint: WebhookEndpoint, *, url: str, events: Iterable[str
         endpoint.disabled_reason, endpoint.failing_since = "", None
     endpoint.enabled = enabled
     endpoint.save()
+    action = "webhook_endpoints.enabled" if enabled and not audited["enabled"] else \
+        "webhook_endpoints.disabled" if audited["enabled"] and not enabled else \
+        "webhook_endpoints.updated"
+    old, new = diff(audited, _snapshot(endpoint))
+    if new:
+        record(endpoint.organization_id, action, target=endpoint, before=old, after=new)
     return endpoint
 
 
+@transaction.atomic
 def rotate_secret(endpoint: WebhookEndpoint, *, overlap: timedelta = ROTATION_OVERLAP,
                   now: datetime | None = None) -> WebhookEndpoint:
     """A new secret; messages carry a signature under each for `overlap`."""
@@ -75,12 +99,17 @@ def rotate_secret(endpoint: WebhookEndpoint, *, overlap: timedelta = ROTATION_OV
     endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + overlap
     endpoint.secret = signing.generate_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    record(endpoint.organization_id, "webhook_endpoints.secret_rotated", target=endpoint,
+           after={"previous_secret_valid_until": endpoint.previous_secret_until})
     return endpoint
 
 
 def delete_endpoint(endpoint: WebhookEndpoint) -> None:
     """The endpoint and its message history."""
-    endpoint.delete()
+    with transaction.atomic():
+        record(endpoint.organization_id, "webhook_endpoints.deleted", target=endpoint,
+               before=_snapshot(endpoint))
+        endpoint.delete()
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -101,7 +130,7 @@ def publish_many(events: list[tuple[int, str, dict, str | None]], *,
     now = now or timezone.now()
     endpoints: dict[int, list[WebhookEndpoint]] = {}
     for endpoint in WebhookEndpoint.objects.filter(
-            organization_id__in={e[0] for e in events}, enabled=True):
+            organization_id__in={e[0] for e in events}, enabled=True, paused_reason=""):
         endpoints.setdefault(endpoint.organization_id, []).append(endpoint)
     return WebhookMessage.objects.bulk_create([
         _message(endpoint, event_type, data, now)

@@ -1,0 +1,336 @@
+"""Writes of billing: an organization's Stripe customer, checkout, the portal, plan changes, the
+mirror of its subscription, dunning, operator-assigned plans and balance credits.
+
+Stripe is the source of truth. Whatever an event says, `refresh_account` re-reads the customer's
+subscriptions from Stripe and derives the plan from what it finds, so events may arrive twice
+or in any order. The plan an organization gets (`Organization.plan`) changes only through
+`apply_plan`, which records it and tells the apps above (pausing, resuming, the throttle).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.accounts.models import Organization, Role, User
+from apps.audit.services import record
+
+from . import stripe_api
+from .models import PAYING, BillingAccount, SubscriptionStatus
+from .plans import PLAN_SLUGS, Interval, get_plan, overage_price_id, plan_for_price, price_id
+from .signals import plan_changed
+
+logger = logging.getLogger(__name__)
+
+# Statuses of a subscription that is still the organization's (not ended).
+LIVE = frozenset({"trialing", "active", "past_due", "unpaid", "incomplete", "paused"})
+
+
+class BillingError(Exception):
+    """A billing action that cannot be done as asked (shown to the user as it is)."""
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+def apply_plan(organization: Organization, plan: str, *, reason: str) -> bool:
+    """Give the organization this plan's limits, on every instance; returns whether it changed.
+    Nothing is deleted when going down: the apps pause what the plan no longer allows."""
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        old = locked.plan
+        if old == plan:
+            return False
+        locked.plan = plan
+        locked.save(update_fields=["plan"])
+        organization.plan = plan
+        record(organization.pk, "billing.plan_changed", target=locked,
+               before={"plan": old}, after={"plan": plan, "reason": reason})
+        plan_changed.send(sender=Organization, organization=locked, old_plan=old, new_plan=plan)
+    logger.info("organization %s: plan %s -> %s (%s)", organization.pk, old, plan, reason)
+    return True
+
+
+def set_plan(organization: Organization, plan: str) -> bool:
+    """The operator assigns a plan (self-hosted without Stripe, or a contract outside it)."""
+    if plan not in PLAN_SLUGS:
+        raise BillingError(f"Unknown plan {plan!r}; one of {', '.join(PLAN_SLUGS)}.")
+    return apply_plan(organization, plan, reason="assigned by the operator")
+
+
+def effective_plan(account: BillingAccount, now: datetime | None = None) -> str:
+    """The plan the subscription gives: its own while trialing or active, and while past due
+    for OP_BILLING_GRACE_DAYS; otherwise Free."""
+    now = now or timezone.now()
+    if not account.subscribed_plan:
+        return "free"
+    if account.status in PAYING:
+        return account.subscribed_plan
+    grace_end = account.grace_ends_at(settings.OP_BILLING_GRACE_DAYS)
+    if grace_end is not None and now < grace_end:
+        return account.subscribed_plan
+    return "free"
+
+
+# --- the customer, checkout and the portal ------------------------------------------------------
+
+def account_for(organization: Organization) -> BillingAccount:
+    account, _ = BillingAccount.objects.get_or_create(organization=organization)
+    return account
+
+
+def ensure_customer(organization: Organization, user: User) -> str:
+    """The organization's one Stripe customer, created the first time (idempotently: two
+    concurrent first clicks create one customer)."""
+    account = account_for(organization)
+    if account.stripe_customer_id:
+        return account.stripe_customer_id
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().get(pk=account.pk)
+        if not account.stripe_customer_id:
+            customer = stripe_api.client().v1.customers.create(
+                params={"name": organization.name, "email": user.email,
+                        "metadata": {"organization_id": str(organization.pk),
+                                     "organization_slug": organization.slug}},
+                options={"idempotency_key":
+                         f"op-customer-{organization.pk}-{account.customer_generation}"})
+            account.stripe_customer_id = customer.id
+            account.save(update_fields=["stripe_customer_id"])
+            record(organization.pk, "billing.customer_created", target=organization,
+                   after={"stripe_customer_id": customer.id})
+    return str(account.stripe_customer_id)
+
+
+def start_checkout(organization: Organization, user: User, plan: str, interval: Interval, *,
+                   success_url: str, cancel_url: str) -> str:
+    """A Stripe Checkout Session for subscribing to a paid plan; returns its URL. A plan with a
+    trial offers it to an organization that never had one."""
+    chosen = get_plan(plan)
+    price = price_id(chosen.slug, interval)
+    if not chosen.is_paid or chosen.slug != plan:
+        raise BillingError("Choose a paid plan.")
+    if not price:
+        raise BillingError(f"The {chosen.name} plan is not for sale {interval} here "
+                           "(no Stripe price is configured).")
+    account = account_for(organization)
+    if account.status in LIVE:
+        raise BillingError("This organization already has a subscription: change its plan "
+                           "from the billing page.")
+    customer = ensure_customer(organization, user)
+    line_items: list[dict[str, Any]] = [{"price": price, "quantity": 1}]
+    if overage_price_id(chosen.slug):
+        line_items.append({"price": overage_price_id(chosen.slug)})  # metered: no quantity
+    subscription_data: dict[str, Any] = {
+        "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}
+    if chosen.trial_days and not account.had_trial:
+        subscription_data["trial_period_days"] = chosen.trial_days
+    params: dict[str, Any] = {
+        "mode": "subscription", "customer": customer,
+        "client_reference_id": str(organization.pk), "line_items": line_items,
+        "success_url": success_url, "cancel_url": cancel_url,
+        "subscription_data": subscription_data, "allow_promotion_codes": True,
+        "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug},
+    }
+    if settings.OP_STRIPE_TAX:
+        params["automatic_tax"] = {"enabled": True}
+        params["customer_update"] = {"address": "auto", "name": "auto"}
+    session = stripe_api.client().v1.checkout.sessions.create(params=params)  # type: ignore[arg-type]  # built as a dict
+    record(organization.pk, "billing.checkout_started", target=organization,
+           after={"plan": chosen.slug, "interval": interval, "session": session.id})
+    return str(session.url)
+
+
+def portal_url(organization: Organization, return_url: str) -> str:
+    """A Customer Portal session (payment methods, invoices, cancelling) for the customer."""
+    account = account_for(organization)
+    if not account.stripe_customer_id:
+        raise BillingError("This organization has no billing account yet.")
+    session = stripe_api.client().v1.billing_portal.sessions.create(
+        params={"customer": account.stripe_customer_id, "return_url": return_url})
+    return str(session.url)
+
+
+def change_plan(organization: Organization, plan: str, interval: Interval) -> BillingAccount:
+    """Move a live subscription to another paid plan or interval, prorated by Stripe."""
+    account = account_for(organization)
+    chosen = get_plan(plan)
+    price = price_id(chosen.slug, interval)
+    if not account.stripe_subscription_id or account.status not in LIVE:
+        raise BillingError("There is no subscription to change; subscribe through checkout.")
+    if not chosen.is_paid or not price:
+        raise BillingError("Choose a paid plan that is for sale; to go back to Free, cancel "
+                           "the subscription at the end of its period.")
+    client = stripe_api.client()
+    subscription = client.v1.subscriptions.retrieve(account.stripe_subscription_id).to_dict()
+    items: list[dict[str, Any]] = []
+    for item in subscription["items"]["data"]:
+        if _is_metered(item):
+            new_overage = overage_price_id(chosen.slug)
+            items.append({"id": item["id"], "price": new_overage} if new_overage
+                         else {"id": item["id"], "deleted": True})
+        else:
+            items.append({"id": item["id"], "price": price})
+    updated = client.v1.subscriptions.update(account.stripe_subscription_id, params={  # type: ignore[arg-type]  # built as a dict
+        "items": items, "proration_behavior": "create_prorations",
+        "cancel_at_period_end": False,
+        "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}).to_dict()
+    record(organization.pk, "billing.subscription_changed", target=organization,
+           before={"plan": account.subscribed_plan, "interval": account.interval},
+           after={"plan": chosen.slug, "interval": interval})
+    sync_subscription(account, updated)
+    return account
+
+
+def cancel_at_period_end(organization: Organization, cancel: bool = True) -> BillingAccount:
+    """Go back to Free when the paid period ends (or undo that)."""
+    account = account_for(organization)
+    if not account.stripe_subscription_id or account.status not in LIVE:
+        raise BillingError("There is no subscription to cancel.")
+    updated = stripe_api.client().v1.subscriptions.update(
+        account.stripe_subscription_id, params={"cancel_at_period_end": cancel}).to_dict()
+    record(organization.pk, "billing.cancel_at_period_end" if cancel else "billing.cancel_undone",
+           target=organization, before={"cancel_at_period_end": account.cancel_at_period_end},
+           after={"cancel_at_period_end": cancel})
+    sync_subscription(account, updated)
+    return account
+
+
+# --- the subscription's mirror ------------------------------------------------------------------
+
+def _is_metered(item: dict[str, Any]) -> bool:
+    recurring = item["price"].get("recurring") or {}
+    return recurring.get("usage_type") == "metered"
+
+
+def _timestamp(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def refresh_account(account: BillingAccount, now: datetime | None = None) -> BillingAccount:
+    """Re-read the customer and its subscriptions from Stripe and mirror the current one."""
+    if not account.stripe_customer_id:
+        return account
+    client = stripe_api.client()
+    customer = client.v1.customers.retrieve(account.stripe_customer_id).to_dict()
+    if customer.get("deleted"):
+        return forget_customer(account, now=now)
+    subscriptions = [s.to_dict() for s in client.v1.subscriptions.list(
+        params={"customer": account.stripe_customer_id, "status": "all", "limit": 20}).data]
+    live = [s for s in subscriptions if s["status"] in LIVE]
+    current = max(live or subscriptions, key=lambda s: s["created"], default=None)
+    sync_subscription(account, current, now=now)
+    return account
+
+
+def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | None,
+                      now: datetime | None = None) -> BillingAccount:
+    """Mirror one subscription (Stripe's JSON, as a dict), then apply the plan it gives."""
+    now = now or timezone.now()
+    organization = account.organization
+    was_past_due = account.status == SubscriptionStatus.PAST_DUE
+    if subscription is None:
+        account.stripe_subscription_id, account.status = "", SubscriptionStatus.NONE
+        account.subscribed_plan = account.interval = ""
+        account.current_period_start = account.current_period_end = None
+        account.cancel_at_period_end, account.trial_end = False, None
+    else:
+        base = [i for i in subscription["items"]["data"] if not _is_metered(i)]
+        found = plan_for_price(base[0]["price"]["id"]) if base else None
+        period_from = base[0] if base and base[0].get("current_period_end") else subscription
+        account.stripe_subscription_id = subscription["id"]
+        account.status = subscription["status"]
+        account.subscribed_plan = found[0].slug if found else ""
+        account.interval = found[1] if found else ""
+        account.current_period_start = _timestamp(period_from.get("current_period_start"))
+        account.current_period_end = _timestamp(period_from.get("current_period_end"))
+        account.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+        account.trial_end = _timestamp(subscription.get("trial_end"))
+        account.had_trial = account.had_trial or bool(subscription.get("trial_end"))
+        if found is None and base:
+            logger.error("subscription %s has price %s, which no plan stands for "
+                         "(OP_STRIPE_PRICE_*)", subscription["id"], base[0]["price"]["id"])
+    if account.status == SubscriptionStatus.PAST_DUE:
+        account.past_due_since = account.past_due_since or now
+    else:
+        account.past_due_since = account.dunning_notified_at = None
+    account.synced_at = now
+    account.save()
+    apply_plan(organization, effective_plan(account, now), reason=f"subscription {account.status}")
+    if account.status == SubscriptionStatus.PAST_DUE and account.dunning_notified_at is None:
+        _tell_owners(account, "billing/email/payment_failed.txt",
+                     f"Payment failed for {organization.name} on Oracle Platform")
+        account.dunning_notified_at = now
+        account.save(update_fields=["dunning_notified_at"])
+    elif was_past_due and account.status in PAYING:
+        _tell_owners(account, "billing/email/payment_restored.txt",
+                     f"Payment received for {organization.name}: your plan is back")
+    return account
+
+
+def forget_customer(account: BillingAccount, now: datetime | None = None) -> BillingAccount:
+    """The customer was deleted in Stripe: no subscription, Free; the next checkout creates a
+    new customer."""
+    account.stripe_customer_id = None
+    account.customer_generation += 1
+    account.save(update_fields=["stripe_customer_id", "customer_generation"])
+    return sync_subscription(account, None, now=now)
+
+
+def expire_grace(now: datetime | None = None) -> int:
+    """Organizations past due beyond the grace period fall back to Free (nothing deleted);
+    paying again restores their plan. Returns how many fell back."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OP_BILLING_GRACE_DAYS)
+    fallen = 0
+    for account in (BillingAccount.objects.select_related("organization")
+                    .filter(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=cutoff)
+                    .exclude(organization__plan="free")):
+        apply_plan(account.organization, "free", reason="payment past due beyond the grace "
+                   "period")
+        _tell_owners(account, "billing/email/downgraded.txt",
+                     f"{account.organization.name} is now on the Free plan")
+        fallen += 1
+    return fallen
+
+
+def _tell_owners(account: BillingAccount, template: str, subject: str) -> None:
+    organization = account.organization
+    owners = list(organization.memberships.filter(role=Role.OWNER)
+                  .values_list("user__email", flat=True))
+    if not owners:
+        return
+    context = {"organization": organization, "account": account,
+               "grace_end": account.grace_ends_at(settings.OP_BILLING_GRACE_DAYS),
+               "billing_url": f"{settings.OP_SITE_URL}/orgs/{organization.slug}/billing/"}
+    body = render_to_string(template, context)
+    transaction.on_commit(lambda: send_mail(subject=subject, message=body, from_email=None,
+                                            recipient_list=owners), robust=True)
+
+
+# --- credits -------------------------------------------------------------------------------------
+
+def credit_balance(organization: Organization, amount: Decimal, *, description: str,
+                   idempotency_key: str) -> str | None:
+    """Credit the customer's Stripe balance (taken off their next invoices); returns the balance
+    transaction id, or None when billing is off or the organization has no Stripe customer."""
+    if not stripe_api.enabled():
+        return None
+    account = BillingAccount.objects.filter(organization=organization).first()
+    if account is None or not account.stripe_customer_id:
+        return None
+    cents = int((amount * 100).quantize(Decimal("1")))
+    transaction_ = stripe_api.client().v1.customers.balance_transactions.create(
+        account.stripe_customer_id,
+        params={"amount": -cents, "currency": "usd", "description": description,
+                "metadata": {"organization_id": str(organization.pk)}},
+        options={"idempotency_key": idempotency_key})
+    record(organization.pk, "billing.credit_applied", target=organization,
+           after={"amount": str(amount), "description": description,
+                  "balance_transaction": transaction_.id})
+    return str(transaction_.id)

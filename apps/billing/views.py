@@ -1,0 +1,204 @@
+"""Billing pages: public pricing, the organization's billing page and its actions (Checkout,
+plan changes, cancelling, the Customer Portal), and Stripe's webhook endpoint."""
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import stripe
+from celery import current_app
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Membership, User
+from apps.accounts.permissions import Action, can, require
+from apps.accounts.views import organization_member_required
+from apps.common.enqueue import enqueue
+
+from . import selectors, services, stripe_api, webhooks
+from .plans import INTERVALS, Interval, get_plan, plans, price_id
+
+logger = logging.getLogger(__name__)
+
+
+def _require_billing() -> None:
+    if not settings.OP_BILLING_ENABLED:
+        raise Http404("Billing is not enabled on this instance.")
+
+
+def pricing(request: HttpRequest) -> HttpResponse:
+    """Every plan and limit side by side, monthly or yearly."""
+    _require_billing()
+    interval = request.GET.get("interval", "monthly")
+    membership = getattr(request, "membership", None)
+    return render(request, "billing/pricing.html", {
+        "plans": plans(), "interval": interval if interval in INTERVALS else "monthly",
+        "membership": membership,
+        "can_buy": membership is not None and can(membership, Action.MANAGE_BILLING),
+    })
+
+
+@organization_member_required
+def billing_page(request: HttpRequest, membership: Membership) -> HttpResponse:
+    require(membership, Action.VIEW_BILLING)
+    organization = membership.organization
+    account = selectors.account_of(organization)
+    reachable = settings.OP_BILLING_ENABLED and stripe_api.enabled()
+    return render(request, "billing/billing.html", {
+        "membership": membership, "organization": organization,
+        "plan": get_plan(organization.plan), "plans": plans(), "account": account,
+        "can_manage": can(membership, Action.MANAGE_BILLING) and reachable,
+        "billing_enabled": settings.OP_BILLING_ENABLED, "reachable": reachable,
+        "usage": selectors.usage_against_limits(organization),
+        "volume": selectors.request_volume(organization, account),
+        "invoices": selectors.invoices(account) if reachable else [],
+        "payment_method": selectors.payment_method(account) if reachable else None,
+        "grace_end": account.grace_ends_at(settings.OP_BILLING_GRACE_DAYS) if account else None,
+        "live": account is not None and account.status in services.LIVE,
+    })
+
+
+def _chosen(request: HttpRequest) -> tuple[str, Interval]:
+    plan = request.POST.get("plan", "")
+    interval = request.POST.get("interval", "monthly")
+    if interval not in INTERVALS or not price_id(plan, interval):
+        raise services.BillingError("Choose a plan and a billing interval that are for sale.")
+    return plan, interval
+
+
+def _managing(membership: Membership) -> None:
+    _require_billing()
+    require(membership, Action.MANAGE_BILLING)
+
+
+def _stripe_failed(request: HttpRequest, membership: Membership, error: Exception
+                   ) -> HttpResponse:
+    logger.exception("billing action for %s failed", membership.organization.slug)
+    messages.error(request, f"Stripe could not be reached or refused the request ({error}). "
+                            "Nothing was changed; try again in a moment.")
+    return redirect("billing", slug=membership.organization.slug)
+
+
+@require_POST
+@organization_member_required
+def checkout(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Start Stripe Checkout for a paid plan (owners)."""
+    _managing(membership)
+    organization = membership.organization
+    try:
+        plan, interval = _chosen(request)
+        back = request.build_absolute_uri(reverse("billing_success", args=[organization.slug]))
+        url = services.start_checkout(
+            organization, cast(User, request.user), plan, interval,
+            success_url=f"{back}?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=request.build_absolute_uri(
+                reverse("billing_cancelled", args=[organization.slug])))
+    except services.BillingError as error:
+        messages.error(request, str(error))
+        return redirect("billing", slug=organization.slug)
+    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
+        return _stripe_failed(request, membership, error)
+    return redirect(url)
+
+
+@require_POST
+@organization_member_required
+def change(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Move the subscription to another paid plan or interval (prorated)."""
+    _managing(membership)
+    try:
+        plan, interval = _chosen(request)
+        services.change_plan(membership.organization, plan, interval)
+    except services.BillingError as error:
+        messages.error(request, str(error))
+    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
+        return _stripe_failed(request, membership, error)
+    else:
+        messages.success(request, f"Now on the {get_plan(plan).name} plan, billed {interval}; "
+                                  "Stripe prorates the difference.")
+    return redirect("billing", slug=membership.organization.slug)
+
+
+@require_POST
+@organization_member_required
+def cancel(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Cancel at the end of the period (back to Free then), or undo that."""
+    _managing(membership)
+    undo = request.POST.get("undo") == "1"
+    try:
+        account = services.cancel_at_period_end(membership.organization, cancel=not undo)
+    except services.BillingError as error:
+        messages.error(request, str(error))
+    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
+        return _stripe_failed(request, membership, error)
+    else:
+        end = f"{account.current_period_end:%Y-%m-%d}" if account.current_period_end else "the end"
+        messages.success(request, "The subscription continues." if undo else
+                         f"The subscription ends on {end}; then the organization is on Free. "
+                         "Nothing is deleted.")
+    return redirect("billing", slug=membership.organization.slug)
+
+
+@require_POST
+@organization_member_required
+def portal(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Stripe's Customer Portal: payment methods, invoices, cancelling."""
+    _managing(membership)
+    try:
+        url = services.portal_url(membership.organization, request.build_absolute_uri(
+            reverse("billing", args=[membership.organization.slug])))
+    except services.BillingError as error:
+        messages.error(request, str(error))
+        return redirect("billing", slug=membership.organization.slug)
+    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
+        return _stripe_failed(request, membership, error)
+    return redirect(url)
+
+
+@organization_member_required
+def success(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Back from Checkout. The webhook usually got here first; if not, ask Stripe now."""
+    require(membership, Action.VIEW_BILLING)
+    account = selectors.account_of(membership.organization)
+    if account is not None and account.status not in services.LIVE and stripe_api.enabled():
+        try:
+            services.refresh_account(account)
+        except stripe.StripeError:
+            logger.exception("refresh after checkout failed; the webhook will tell")
+    membership.organization.refresh_from_db(fields=["plan"])
+    return render(request, "billing/success.html", {
+        "membership": membership, "organization": membership.organization,
+        "plan": get_plan(membership.organization.plan), "account": account})
+
+
+@organization_member_required
+def cancelled(request: HttpRequest, membership: Membership) -> HttpResponse:
+    require(membership, Action.VIEW_BILLING)
+    return render(request, "billing/cancelled.html", {
+        "membership": membership, "organization": membership.organization})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events: verified on the raw body, stored once, answered at once, processed by
+    a task. A bad or stale signature: 400, nothing stored."""
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        event, new = webhooks.receive(request.body, signature)
+    except stripe.SignatureVerificationError:
+        return JsonResponse({"error": {"code": "bad_signature", "message":
+                             "The Stripe-Signature header does not sign this body with this "
+                             "endpoint's secret within the tolerance.", "details": {}}},
+                            status=400)
+    except (ValueError, KeyError, AttributeError):  # signed, but not an event
+        return JsonResponse({"error": {"code": "bad_payload", "message":
+                             "The body is not a Stripe event.", "details": {}}}, status=400)
+    if new:  # the task by its name: the tasks import this app's modules, not the reverse
+        enqueue(current_app.tasks[webhooks.PROCESS_TASK], [event.pk])
+    return JsonResponse({"received": True, "duplicate": not new})
