@@ -94,7 +94,7 @@ def from_key(raw: str, now: datetime | None = None) -> Principal | None:
         principal = None if key is None else Principal(
             organization_id=key.organization_id, tier=key.organization.plan,
             can_write=key.can_write, key_id=key.pk, key_prefix=key.prefix,
-            expires_at=key.expires_at)
+            expires_at=key.expires_at, paused_reason=key.paused_reason)
         key_cache.put(digest, principal)
     if principal is not None and principal.expires_at is not None \
             and principal.expires_at <= (now or timezone.now()):

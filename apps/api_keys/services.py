@@ -33,7 +33,16 @@ def enforce_key_limit(organization: Organization) -> list[ApiKey]:
         record(organization.pk, "api_keys.paused" if key.paused_reason else "api_keys.resumed",
                target=key, after={"paused_reason": key.paused_reason})
         transaction.on_commit(functools.partial(runtime.forget_key, key.pk, revoked=False))
+    publish_limits(organization)
     return changed
+
+
+def publish_limits(organization: Organization) -> None:
+    """After the commit, tell every instance's throttle the plan and the paused keys."""
+    paused = list(counted_keys(organization.pk).exclude(paused_reason="")
+                  .values_list("pk", flat=True))
+    transaction.on_commit(
+        lambda: runtime.publish_plan(organization.pk, organization.plan, paused), robust=True)
 
 
 @transaction.atomic
@@ -84,6 +93,8 @@ def rotate_key(key: ApiKey, *, created_by: User | None = None, grace: timedelta 
         raise ValidationError({"key": "Only an active key can be rotated."})
     if hasattr(key, "replaced_by"):
         raise ValidationError({"key": "This key was already rotated; rotate its replacement."})
+    if key.paused_reason:  # its replacement would skip the plan's count
+        raise ValidationError({"key": key.paused_reason})
     grace = timedelta(hours=settings.OP_API_KEY_ROTATION_GRACE_HOURS) if grace is None else grace
     new_key, raw = create_key(key.organization, name=key.name, scope=key.scope,
                               expires_at=key.expires_at, created_by=created_by,
@@ -113,6 +124,9 @@ def revoke_key(key: ApiKey, *, now: datetime | None = None) -> ApiKey:
     transaction.on_commit(lambda: runtime.forget_key(key.pk, revoked=True))
     for child in key.created_keys.filter(revoked_at__isnull=True):
         revoke_key(child, now=now)
+    if ApiKey.objects.filter(organization_id=key.organization_id).exclude(
+            paused_reason="").exists():  # room freed: the oldest paused key resumes
+        enforce_key_limit(key.organization)
     return key
 
 

@@ -10,7 +10,9 @@ class BillingConfig(AppConfig):
         # plan's seats through its hook; members are counted here for the billing page.
         from apps.accounts import seats
 
-        from . import limits, tasks  # noqa: F401  # tasks: registers what views queue by name
+        from . import limits, plans, tasks  # noqa: F401  # tasks: registers what views queue
+
+        plans.plans()  # a bad OP_TIER_LIMITS fails at start-up, not on every request
 
         seats.set_seat_limit(lambda organization: limits.allowed(organization, "members"))
         limits.register_counter("members", _members)

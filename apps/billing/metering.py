@@ -8,6 +8,7 @@ in api_keys (above billing), which plugs in its hourly usage with `set_usage_sou
 """
 from __future__ import annotations
 
+import calendar
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -46,14 +47,20 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def period_usage(account: BillingAccount, now: datetime | None = None) -> tuple[int, int | None]:
-    """(calls so far in the current billing period, calls past the included volume or None
-    when the plan has no included volume)."""
-    now = now or timezone.now()
-    start = floor_hour(account.current_period_start or now.replace(day=1))
-    used = sum(hourly_calls(account.organization_id, start, now + timedelta(hours=1)).values())
-    included = get_plan(account.organization.plan).limits.included_requests_per_month
-    return used, (max(0, used - included) if included is not None else None)
+def usage_month_start(anchor: datetime, moment: datetime) -> datetime:
+    """The start of the included volume's month that `moment` falls in: the billing period's
+    start for monthly plans; its latest monthly anniversary for yearly ones (the volume is per
+    month whatever the interval)."""
+    months = (moment.year - anchor.year) * 12 + moment.month - anchor.month
+    start = _add_months(anchor, months)
+    return start if start <= moment else _add_months(anchor, months - 1)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    year, month = divmod(moment.month - 1 + months, 12)
+    year += moment.year
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 def identifier(organization_id: int, hour: datetime) -> str:
@@ -85,17 +92,24 @@ def _report_account(account: BillingAccount, closed_until: datetime, now: dateti
     included = plan.limits.included_requests_per_month
     if not plan.metered or included is None or account.current_period_start is None:
         return 0
-    start = floor_hour(account.current_period_start)
+    if account.current_period_end is not None:  # a renewal not yet mirrored: wait for it
+        closed_until = min(closed_until, floor_hour(account.current_period_end))
+    last_hour = closed_until - timedelta(hours=1)
+    if last_hour < account.current_period_start:
+        return 0
+    start = floor_hour(usage_month_start(account.current_period_start, last_hour))
     calls = hourly_calls(account.organization_id, start, closed_until)
     known = {r.hour: r for r in MeterReport.objects.filter(organization_id=account.organization_id,
-                                                          hour__gte=start)}
-    cumulative = 0
+                                                          hour__gte=start, hour__lt=closed_until)}
+    cumulative = billed = 0
     sent = 0
     for hour in sorted(calls):
-        before, cumulative = cumulative, cumulative + calls[hour]
+        cumulative += calls[hour]
         report = known.get(hour)
         if report is None:
-            overage = max(0, cumulative - included) - max(0, before - included)
+            # past the included volume, less what was billed already: calls that reached an
+            # already reported hour late are billed with this one
+            overage = max(0, max(0, cumulative - included) - billed)
             try:
                 with transaction.atomic():
                     report = MeterReport.objects.create(
@@ -104,6 +118,7 @@ def _report_account(account: BillingAccount, closed_until: datetime, now: dateti
                         reported_at=None if overage else now)
             except IntegrityError:  # another run took this hour
                 continue
+        billed += report.overage
         if report.reported_at is None:
             _send(account, report)
             MeterReport.objects.filter(pk=report.pk).update(reported_at=timezone.now())

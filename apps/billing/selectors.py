@@ -66,7 +66,8 @@ def request_volume(organization: Organization, account: BillingAccount | None) -
     included volume, and the overage so far."""
     plan = get_plan(organization.plan)
     now = timezone.now()
-    start = (account.current_period_start if account and account.current_period_start
+    start = (metering.usage_month_start(account.current_period_start, now)
+             if account and account.current_period_start and organization.plan != "free"
              else now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
     used = sum(metering.hourly_calls(organization.pk, metering.floor_hour(start),
                                      now + timedelta(hours=1)).values())

@@ -124,8 +124,9 @@ def start_checkout(organization: Organization, user: User, plan: str, interval: 
                            "from the billing page.")
     customer = ensure_customer(organization, user)
     line_items: list[dict[str, Any]] = [{"price": price, "quantity": 1}]
-    if overage_price_id(chosen.slug):
-        line_items.append({"price": overage_price_id(chosen.slug)})  # metered: no quantity
+    if overage_price_id(chosen.slug) and interval == "monthly":
+        # metered (no quantity) and monthly: Stripe keeps one interval per subscription
+        line_items.append({"price": overage_price_id(chosen.slug)})
     subscription_data: dict[str, Any] = {
         "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}
     if chosen.trial_days and not account.had_trial:
@@ -171,7 +172,7 @@ def change_plan(organization: Organization, plan: str, interval: Interval) -> Bi
     items: list[dict[str, Any]] = []
     for item in subscription["items"]["data"]:
         if _is_metered(item):
-            new_overage = overage_price_id(chosen.slug)
+            new_overage = overage_price_id(chosen.slug) if interval == "monthly" else ""
             items.append({"id": item["id"], "price": new_overage} if new_overage
                          else {"id": item["id"], "deleted": True})
         else:
@@ -234,6 +235,7 @@ def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | No
     now = now or timezone.now()
     organization = account.organization
     was_past_due = account.status == SubscriptionStatus.PAST_DUE
+    never_subscribed = subscription is None and not account.stripe_subscription_id
     if subscription is None:
         account.stripe_subscription_id, account.status = "", SubscriptionStatus.NONE
         account.subscribed_plan = account.interval = ""
@@ -261,7 +263,9 @@ def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | No
         account.past_due_since = account.dunning_notified_at = None
     account.synced_at = now
     account.save()
-    apply_plan(organization, effective_plan(account, now), reason=f"subscription {account.status}")
+    if not never_subscribed:  # an operator-assigned plan stays until a subscription decides
+        apply_plan(organization, effective_plan(account, now),
+                   reason=f"subscription {account.status}")
     if account.status == SubscriptionStatus.PAST_DUE and account.dunning_notified_at is None:
         _tell_owners(account, "billing/email/payment_failed.txt",
                      f"Payment failed for {organization.name} on Oracle Platform")

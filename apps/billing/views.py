@@ -9,6 +9,7 @@ import stripe
 from celery import current_app
 from django.conf import settings
 from django.contrib import messages
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -196,7 +197,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
                              "The Stripe-Signature header does not sign this body with this "
                              "endpoint's secret within the tolerance.", "details": {}}},
                             status=400)
-    except (ValueError, KeyError, AttributeError):  # signed, but not an event
+    except (ValueError, KeyError, AttributeError, TypeError, DataError):  # signed, not an event
         return JsonResponse({"error": {"code": "bad_payload", "message":
                              "The body is not a Stripe event.", "details": {}}}, status=400)
     if new:  # the task by its name: the tasks import this app's modules, not the reverse

@@ -385,3 +385,61 @@ def test_tier_limit_overrides_apply_and_reject_unknown_keys(settings):
 def test_hours_are_floored_in_utc():
     assert metering.floor_hour(datetime(2026, 12, 7, 13, 45, tzinfo=UTC)) == datetime(
         2026, 12, 7, 13, tzinfo=UTC)
+
+
+def test_revoking_a_key_resumes_the_oldest_paused_one_and_a_paused_key_cannot_rotate(tenants):
+    from django.core.exceptions import ValidationError
+
+    from apps.api_keys.services import revoke_key, rotate_key
+
+    org = tenants["org"]
+    services.set_plan(org, "pro")
+    keys = [create_key(org, name=f"k{n}")[0] for n in range(3)]
+    services.set_plan(org, "free")
+    keys[2].refresh_from_db()
+    with pytest.raises(ValidationError, match="Paused"):
+        rotate_key(keys[2])  # its replacement would not count against the plan
+    revoke_key(keys[0])
+    keys[2].refresh_from_db()
+    assert keys[2].paused_reason == ""
+
+
+def test_deleting_a_rule_resumes_a_paused_one(tenants):
+    from apps.alerts.services.rules import delete_rule
+
+    org = tenants["org"]
+    services.set_plan(org, "pro")
+    rules = [create_rule(org, name=f"r{n}", kind="status", scope="all") for n in range(6)]
+    services.set_plan(org, "free")
+    assert Rule.objects.get(pk=rules[5].pk).paused_reason
+    delete_rule(rules[0])
+    assert Rule.objects.get(pk=rules[5].pk).paused_reason == ""
+
+
+def test_calls_counted_late_for_a_reported_hour_are_billed_with_the_next(
+        client, tenants, stripe_double, settings):
+    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
+    session_id = _checkout(client, tenants)
+    stripe_double.complete_checkout(session_id)
+    stripe_double.flush()
+    account = BillingAccount.objects.get(organization=tenants["org"])
+    key, _ = create_key(tenants["org"], name="desk")
+    now = timezone.now()
+    start = metering.floor_hour(now) - timedelta(hours=3)
+    account.current_period_start = start
+    account.save()
+    _hourly(tenants["org"], key, start, [15])
+    metering.report_overage(now=now - timedelta(hours=1))  # reports hour one: 5 over
+    ApiUsage.objects.filter(hour=start).update(calls=20)  # five more arrive for it, late
+    _hourly(tenants["org"], key, start + timedelta(hours=1), [3])
+    metering.report_overage(now=now)
+    assert stripe_double.meter_usage(account.stripe_customer_id) == 13  # 23 calls, 10 included
+
+
+def test_a_yearly_plans_included_volume_is_per_month_from_the_anniversary():
+    anchor = datetime(2026, 1, 31, 10, tzinfo=UTC)
+    assert metering.usage_month_start(anchor, datetime(2026, 3, 5, tzinfo=UTC)) == datetime(
+        2026, 2, 28, 10, tzinfo=UTC)
+    assert metering.usage_month_start(anchor, datetime(2026, 3, 31, 11, tzinfo=UTC)) == \
+        datetime(2026, 3, 31, 10, tzinfo=UTC)
+    assert metering.usage_month_start(anchor, anchor) == anchor
