@@ -315,7 +315,9 @@ def _organizations(devnet: Any, orgs: int, receiver: Receiver, threshold: Decima
         ("USDT depeg", "price_below", "pair", "USDT-USD", "0.9"),
     ]
     organizations = Organization.objects.bulk_create(
-        Organization(name=f"Alert bench {i}", slug=f"alert-bench-{i}") for i in range(orgs))
+        # Enterprise: the bench's rules, channels and endpoints per organization exceed Free's
+        Organization(name=f"Alert bench {i}", slug=f"alert-bench-{i}", plan="enterprise")
+        for i in range(orgs))
     for i, organization in enumerate(organizations):
         create_endpoint(organization, url=receiver.url(i),
                         events=[Event.ALERT_OPENED, Event.ALERT_RESOLVED])

@@ -142,9 +142,17 @@ def _with_overrides(plan: Plan) -> Plan:
     return dataclasses.replace(plan, limits=dataclasses.replace(plan.limits, **values))
 
 
+_built: tuple[object, tuple[Plan, ...]] = (None, ())
+
+
 def plans() -> tuple[Plan, ...]:
-    """Every plan, cheapest first, with the operator's overrides applied."""
-    return tuple(_with_overrides(p) for p in _BUILT_IN)
+    """Every plan, cheapest first, with the operator's overrides applied. Built once per
+    OP_TIER_LIMITS object (every API request asks): assign a new value to change it."""
+    global _built
+    overrides = settings.OP_TIER_LIMITS
+    if _built[0] is not overrides:
+        _built = (overrides, tuple(_with_overrides(p) for p in _BUILT_IN))
+    return _built[1]
 
 
 def get_plan(slug: str) -> Plan:

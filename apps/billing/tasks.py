@@ -22,13 +22,9 @@ def process_event(event_pks: list[int]) -> None:
 @shared_task(name="billing.process_pending_events")
 def process_pending_events() -> int:
     """Events whose processing failed or never ran (a worker died): tried again."""
-    done = 0
-    for event in webhooks.pending():
-        try:
-            webhooks.process(event)
-            done += 1
-        except Exception:  # counted on the event; the next sweep tries again
-            logger.exception("stripe event %s failed again", event.event_id)
+    done, failed = webhooks.process_pending()
+    for event, error in failed:
+        logger.error("stripe event %s failed again: %s", event.event_id, error)
     return done
 
 

@@ -3,6 +3,8 @@ plan changes, cancelling, the Customer Portal), and Stripe's webhook endpoint.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import cast
 
 import stripe
@@ -72,93 +74,72 @@ def _chosen(request: HttpRequest) -> tuple[str, Interval]:
     return plan, interval
 
 
-def _managing(membership: Membership) -> None:
-    _require_billing()
-    require(membership, Action.MANAGE_BILLING)
+def billing_action(action: Callable[[HttpRequest, Membership], str | None]
+                   ) -> Callable[..., HttpResponse]:
+    """An owner's POST that asks Stripe for something: `action` returns where to go next (None:
+    back to the billing page). A refused request, or Stripe failing, is shown on the billing
+    page and nothing is changed."""
+
+    @require_POST
+    @organization_member_required
+    @wraps(action)
+    def view(request: HttpRequest, membership: Membership) -> HttpResponse:
+        _require_billing()
+        require(membership, Action.MANAGE_BILLING)
+        back = redirect("billing", slug=membership.organization.slug)
+        try:
+            target = action(request, membership)
+        except services.BillingError as error:
+            messages.error(request, str(error))
+            return back
+        except (stripe.StripeError, stripe_api.BillingDisabled) as error:
+            logger.exception("billing action for %s failed", membership.organization.slug)
+            messages.error(request, f"Stripe could not be reached or refused the request "
+                                    f"({error}). Nothing was changed; try again in a moment.")
+            return back
+        return redirect(target) if target else back
+
+    return view
 
 
-def _stripe_failed(request: HttpRequest, membership: Membership, error: Exception
-                   ) -> HttpResponse:
-    logger.exception("billing action for %s failed", membership.organization.slug)
-    messages.error(request, f"Stripe could not be reached or refused the request ({error}). "
-                            "Nothing was changed; try again in a moment.")
-    return redirect("billing", slug=membership.organization.slug)
-
-
-@require_POST
-@organization_member_required
-def checkout(request: HttpRequest, membership: Membership) -> HttpResponse:
+@billing_action
+def checkout(request: HttpRequest, membership: Membership) -> str:
     """Start Stripe Checkout for a paid plan (owners)."""
-    _managing(membership)
     organization = membership.organization
-    try:
-        plan, interval = _chosen(request)
-        back = request.build_absolute_uri(reverse("billing_success", args=[organization.slug]))
-        url = services.start_checkout(
-            organization, cast(User, request.user), plan, interval,
-            success_url=f"{back}?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=request.build_absolute_uri(
-                reverse("billing_cancelled", args=[organization.slug])))
-    except services.BillingError as error:
-        messages.error(request, str(error))
-        return redirect("billing", slug=organization.slug)
-    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
-        return _stripe_failed(request, membership, error)
-    return redirect(url)
+    plan, interval = _chosen(request)
+    back = request.build_absolute_uri(reverse("billing_success", args=[organization.slug]))
+    return services.start_checkout(
+        organization, cast(User, request.user), plan, interval,
+        success_url=f"{back}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=request.build_absolute_uri(
+            reverse("billing_cancelled", args=[organization.slug])))
 
 
-@require_POST
-@organization_member_required
-def change(request: HttpRequest, membership: Membership) -> HttpResponse:
+@billing_action
+def change(request: HttpRequest, membership: Membership) -> None:
     """Move the subscription to another paid plan or interval (prorated)."""
-    _managing(membership)
-    try:
-        plan, interval = _chosen(request)
-        services.change_plan(membership.organization, plan, interval)
-    except services.BillingError as error:
-        messages.error(request, str(error))
-    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
-        return _stripe_failed(request, membership, error)
-    else:
-        messages.success(request, f"Now on the {get_plan(plan).name} plan, billed {interval}; "
-                                  "Stripe prorates the difference.")
-    return redirect("billing", slug=membership.organization.slug)
+    plan, interval = _chosen(request)
+    services.change_plan(membership.organization, plan, interval)
+    messages.success(request, f"Now on the {get_plan(plan).name} plan, billed {interval}; "
+                              "Stripe prorates the difference.")
 
 
-@require_POST
-@organization_member_required
-def cancel(request: HttpRequest, membership: Membership) -> HttpResponse:
+@billing_action
+def cancel(request: HttpRequest, membership: Membership) -> None:
     """Cancel at the end of the period (back to Free then), or undo that."""
-    _managing(membership)
     undo = request.POST.get("undo") == "1"
-    try:
-        account = services.cancel_at_period_end(membership.organization, cancel=not undo)
-    except services.BillingError as error:
-        messages.error(request, str(error))
-    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
-        return _stripe_failed(request, membership, error)
-    else:
-        end = f"{account.current_period_end:%Y-%m-%d}" if account.current_period_end else "the end"
-        messages.success(request, "The subscription continues." if undo else
-                         f"The subscription ends on {end}; then the organization is on Free. "
-                         "Nothing is deleted.")
-    return redirect("billing", slug=membership.organization.slug)
+    account = services.cancel_at_period_end(membership.organization, cancel=not undo)
+    end = f"{account.current_period_end:%Y-%m-%d}" if account.current_period_end else "the end"
+    messages.success(request, "The subscription continues." if undo else
+                     f"The subscription ends on {end}; then the organization is on Free. "
+                     "Nothing is deleted.")
 
 
-@require_POST
-@organization_member_required
-def portal(request: HttpRequest, membership: Membership) -> HttpResponse:
+@billing_action
+def portal(request: HttpRequest, membership: Membership) -> str:
     """Stripe's Customer Portal: payment methods, invoices, cancelling."""
-    _managing(membership)
-    try:
-        url = services.portal_url(membership.organization, request.build_absolute_uri(
-            reverse("billing", args=[membership.organization.slug])))
-    except services.BillingError as error:
-        messages.error(request, str(error))
-        return redirect("billing", slug=membership.organization.slug)
-    except (stripe.StripeError, stripe_api.BillingDisabled) as error:
-        return _stripe_failed(request, membership, error)
-    return redirect(url)
+    return services.portal_url(membership.organization, request.build_absolute_uri(
+        reverse("billing", args=[membership.organization.slug])))
 
 
 @organization_member_required

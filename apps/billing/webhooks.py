@@ -74,6 +74,19 @@ def pending(limit: int = 100) -> list[StripeEvent]:
         received_at__lt=timezone.now() - timedelta(minutes=1)).order_by("received_at")[:limit])
 
 
+def process_pending() -> tuple[int, list[tuple[StripeEvent, Exception]]]:
+    """Process what `pending` finds; returns how many went through and the failures (each also
+    recorded on its event, for the next sweep)."""
+    done, failed = 0, []
+    for event in pending():
+        try:
+            process(event)
+            done += 1
+        except Exception as error:
+            failed.append((event, error))
+    return done, failed
+
+
 def _account_for(obj: dict[str, Any], event_type: str) -> BillingAccount | None:
     """The account of the customer the object belongs to. A completed checkout also links the
     customer to the organization it was started for (client_reference_id)."""

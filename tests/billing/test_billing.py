@@ -81,6 +81,13 @@ def _checkout(client, tenants, plan="pro", interval="monthly"):
     return urlparse(response["Location"]).path.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _subscribed(client, tenants, stripe_double) -> BillingAccount:
+    """The tenants' organization subscribed to Pro through Checkout on the double."""
+    stripe_double.complete_checkout(_checkout(client, tenants))
+    stripe_double.flush()
+    return BillingAccount.objects.get(organization=tenants["org"])
+
+
 def test_upgrading_through_checkout_gives_pro_and_the_api_its_limit_at_once(
         client, tenants, stripe_double, django_capture_on_commit_callbacks):
     _, raw = create_key(tenants["org"], name="desk")
@@ -131,10 +138,7 @@ def test_events_in_any_order_or_twice_end_in_the_state_stripe_holds(client, tena
 
 def test_payment_failure_keeps_the_plan_for_the_grace_then_free_then_paid_again(
         client, tenants, stripe_double, mailoutbox, django_capture_on_commit_callbacks):
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
-    account = BillingAccount.objects.get(organization=tenants["org"])
+    account = _subscribed(client, tenants, stripe_double)
     stripe_double.end_trial(account.stripe_subscription_id, succeed=False)
     with django_capture_on_commit_callbacks(execute=True):  # the owners' email
         stripe_double.flush()
@@ -158,9 +162,7 @@ def test_payment_failure_keeps_the_plan_for_the_grace_then_free_then_paid_again(
 
 def test_cancel_at_period_end_keeps_pro_until_the_subscription_ends(client, tenants,
                                                                     stripe_double):
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
+    _subscribed(client, tenants, stripe_double)
     response = client.post(reverse("billing_cancel", args=[tenants["org"].slug]))
     assert response.status_code == 302
     account = BillingAccount.objects.get(organization=tenants["org"])
@@ -175,9 +177,7 @@ def test_cancel_at_period_end_keeps_pro_until_the_subscription_ends(client, tena
 
 def test_an_upgrade_to_enterprise_is_a_prorated_change_of_the_subscription(
         client, tenants, stripe_double):
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
+    _subscribed(client, tenants, stripe_double)
     response = client.post(reverse("billing_change", args=[tenants["org"].slug]),
                            {"plan": "enterprise", "interval": "yearly"})
     assert response.status_code == 302
@@ -285,10 +285,7 @@ def _hourly(org, key, start: datetime, calls: list[int]) -> None:
 def test_overage_is_reported_once_per_closed_hour_even_when_the_task_runs_twice(
         client, tenants, stripe_double, settings):
     settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 100}}
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
-    account = BillingAccount.objects.get(organization=tenants["org"])
+    account = _subscribed(client, tenants, stripe_double)
     key, _ = create_key(tenants["org"], name="desk")
     now = timezone.now()
     start = metering.floor_hour(now) - timedelta(hours=5)
@@ -305,10 +302,7 @@ def test_overage_is_reported_once_per_closed_hour_even_when_the_task_runs_twice(
 def test_a_report_that_died_after_sending_is_resent_with_the_same_identifier(
         client, tenants, stripe_double, settings):
     settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
-    account = BillingAccount.objects.get(organization=tenants["org"])
+    account = _subscribed(client, tenants, stripe_double)
     key, _ = create_key(tenants["org"], name="desk")
     now = timezone.now()
     start = metering.floor_hour(now) - timedelta(hours=2)
@@ -419,10 +413,7 @@ def test_deleting_a_rule_resumes_a_paused_one(tenants):
 def test_calls_counted_late_for_a_reported_hour_are_billed_with_the_next(
         client, tenants, stripe_double, settings):
     settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
-    session_id = _checkout(client, tenants)
-    stripe_double.complete_checkout(session_id)
-    stripe_double.flush()
-    account = BillingAccount.objects.get(organization=tenants["org"])
+    account = _subscribed(client, tenants, stripe_double)
     key, _ = create_key(tenants["org"], name="desk")
     now = timezone.now()
     start = metering.floor_hour(now) - timedelta(hours=3)

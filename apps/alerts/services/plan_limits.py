@@ -14,17 +14,29 @@ from apps.billing.plans import get_plan
 
 def enforce_plan(organization: Organization) -> list[Model]:
     """Pause and resume to fit the organization's current plan; returns what changed."""
-    changed: list[Model] = []
-    rules = enforce_count(organization, "alert_rules",
-                          Rule.objects.filter(organization=organization).order_by("created_at",
-                                                                                   "pk"))
-    endpoints = enforce_count(organization, "webhook_endpoints", WebhookEndpoint.objects.filter(
+    return [*enforce_rules(organization), *enforce_endpoints(organization),
+            *enforce_channels(organization)]
+
+
+def enforce_rules(organization: Organization) -> list[Rule]:
+    rules = enforce_count(organization, "alert_rules", Rule.objects.filter(
         organization=organization).order_by("created_at", "pk"))
     for rule in rules:
         _record(organization, "alert_rules", rule)
+    return rules
+
+
+def enforce_endpoints(organization: Organization) -> list[WebhookEndpoint]:
+    endpoints = enforce_count(organization, "webhook_endpoints", WebhookEndpoint.objects.filter(
+        organization=organization).order_by("created_at", "pk"))
     for endpoint in endpoints:
         _record(organization, "webhook_endpoints", endpoint)
+    return endpoints
+
+
+def enforce_channels(organization: Organization) -> list[Channel]:
     plan = get_plan(organization.plan)
+    changed = []
     for channel in Channel.objects.filter(organization=organization):
         wanted = "" if channel.kind in plan.limits.channel_kinds else (
             f"Paused: {channel.kind.capitalize()} channels are not part of the {plan.name} plan.")
@@ -33,7 +45,7 @@ def enforce_plan(organization: Organization) -> list[Model]:
             channel.save(update_fields=["paused_reason"])
             _record(organization, "channels", channel)
             changed.append(channel)
-    return [*rules, *endpoints, *changed]
+    return changed
 
 
 def _record(organization: Organization, group: str, obj: Rule | WebhookEndpoint | Channel

@@ -20,7 +20,7 @@ from apps.billing.limits import LimitReached, check_room
 from apps.feeds.models import Feed, Pair
 from apps.protocols.models import Protocol
 
-from .plan_limits import enforce_plan
+from .plan_limits import enforce_rules
 from .webhooks import publish_many
 
 MAX_SECONDS = 7 * 86400
@@ -134,7 +134,7 @@ def delete_rule(rule: Rule) -> None:
         record(rule.organization_id, "alert_rules.deleted", target=rule,
                before=_snapshot(rule))
         rule.delete()
-        enforce_plan(rule.organization)  # room freed: the oldest paused rule resumes
+        enforce_rules(rule.organization)  # room freed: the oldest paused rule resumes
 
 
 def _close_incidents(rule: Rule, reason: str, now: datetime | None = None) -> None:

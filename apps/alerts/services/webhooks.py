@@ -21,7 +21,7 @@ from apps.audit.services import diff, record
 from apps.billing.limits import LimitReached, check_room
 from apps.feeds.models import Pair
 
-from .plan_limits import enforce_plan
+from .plan_limits import enforce_endpoints
 
 SUBSCRIBABLE = [e for e in Event.values if e != Event.TEST]
 ROTATION_OVERLAP = timedelta(hours=24)  # messages are signed with both secrets this long
@@ -112,7 +112,7 @@ def delete_endpoint(endpoint: WebhookEndpoint) -> None:
         record(endpoint.organization_id, "webhook_endpoints.deleted", target=endpoint,
                before=_snapshot(endpoint))
         endpoint.delete()
-        enforce_plan(endpoint.organization)  # room freed: the oldest paused endpoint resumes
+        enforce_endpoints(endpoint.organization)  # room freed: the oldest paused endpoint resumes
 
 
 # --- events -------------------------------------------------------------------------------------

@@ -31,13 +31,9 @@ class Command(BaseCommand):
                 changed += 1
                 self.stdout.write(f"{account.organization.slug}: {before[0]}/{before[1]} -> "
                                   f"{after[0]}/{after[1]}")
-        retried = 0
-        for event in webhooks.pending():
-            try:
-                webhooks.process(event)
-                retried += 1
-            except Exception as error:  # recorded on the event
-                self.stderr.write(f"event {event.event_id}: {error}")
+        retried, failures = webhooks.process_pending()
+        for event, problem in failures:
+            self.stderr.write(f"event {event.event_id}: {problem}")
         self.stdout.write(f"{accounts.count()} accounts read, {changed} repaired, {failed} "
                           f"failed; {retried} pending events processed.")
         if failed:
