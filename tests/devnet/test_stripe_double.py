@@ -155,10 +155,12 @@ def new_customer(client: stripe.StripeClient) -> Any:
 
 
 def start_checkout(client: stripe.StripeClient, customer: str, *, trial: int | None = None,
-                   price: str = PRO_MONTHLY) -> Any:
+                   price: str = PRO_MONTHLY, billing_mode: str | None = None) -> Any:
     subscription_data: dict[str, Any] = {"metadata": {"organization_id": "3", "plan": "pro"}}
     if trial:
         subscription_data["trial_period_days"] = trial
+    if billing_mode:
+        subscription_data["billing_mode"] = {"type": billing_mode}
     params: dict[str, Any] = {
         "mode": "subscription", "customer": customer, "client_reference_id": "3",
         "line_items": [{"price": price, "quantity": 1}, {"price": PRO_OVERAGE}],
@@ -171,10 +173,12 @@ def start_checkout(client: stripe.StripeClient, customer: str, *, trial: int | N
 
 
 def subscribe(client, web, *, trial: int | None = None, card: str = "4242",
-              price: str = PRO_MONTHLY) -> tuple[Any, Any]:
-    """A customer who went through Checkout; returns (customer, subscription)."""
+              price: str = PRO_MONTHLY, billing_mode: str | None = None) -> tuple[Any, Any]:
+    """A customer who went through Checkout (the base price and the metered overage price);
+    returns (customer, subscription)."""
     customer = new_customer(client)
-    session = start_checkout(client, customer.id, trial=trial, price=price)
+    session = start_checkout(client, customer.id, trial=trial, price=price,
+                             billing_mode=billing_mode)
     assert web.post(f"/checkout/{session.id}", data={"card": card}).status_code == 303
     session = client.v1.checkout.sessions.retrieve(session.id)
     return customer, client.v1.subscriptions.retrieve(session.subscription)
@@ -651,3 +655,169 @@ def test_a_yearly_price_gets_a_yearly_period(client, web):
 def test_a_price_spec_without_meter_is_licensed():
     spec = PriceSpec("price_x", "prod_x", "X", "month", unit_amount=100)
     assert not spec.metered and spec.meter is None and spec.cents == Decimal(100)
+
+
+# --- mixed intervals: a yearly fee and the monthly metered price on one subscription ----------
+def _periods(subscription: Any) -> list[tuple[str, int, int]]:
+    return [(i.price.id, i.current_period_start, i.current_period_end)
+            for i in subscription["items"]["data"]]
+
+
+def _meter(client: stripe.StripeClient, customer: str, identifier: str, value: str) -> None:
+    client.v1.billing.meter_events.create(params={
+        "event_name": "api_requests", "identifier": identifier,
+        "payload": {"stripe_customer_id": customer, "value": value}})
+
+
+def test_a_yearly_checkout_with_the_metered_price_is_a_flexible_mixed_interval_subscription(
+        client, web):
+    _, subscription = subscribe(client, web, price=PRO_YEARLY)
+    assert subscription.billing_mode.type == "flexible"  # the default when none is given
+    (fee, start, year_end), (overage, metered_start, month_end) = _periods(subscription)
+    assert (fee, overage) == (PRO_YEARLY, PRO_OVERAGE)
+    assert year_end == add_interval(start, "year") and metered_start == start
+    assert month_end == add_interval(start, "month")
+    invoice = client.v1.invoices.retrieve(subscription.latest_invoice)
+    assert invoice.amount_paid == 49000  # the year, ahead; usage comes in arrears
+
+
+def test_classic_billing_mode_refuses_mixed_intervals_and_a_migration_allows_them(client, web,
+                                                                                   double):
+    customer = new_customer(client)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        start_checkout(client, customer.id, price=PRO_YEARLY, billing_mode="classic")
+    assert (raised.value.http_status, raised.value.param) == (400, "line_items")
+    assert "flexible" in raised.value.user_message
+    _, subscription = subscribe(client, web, billing_mode="classic")  # monthly: one interval
+    assert subscription.billing_mode.type == "classic"
+    base = subscription["items"]["data"][0]
+    to_yearly = {"items": [{"id": base.id, "price": PRO_YEARLY}]}
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.subscriptions.update(subscription.id, params=to_yearly)
+    assert (raised.value.http_status, raised.value.param) == (400, "items")
+    assert _periods(client.v1.subscriptions.retrieve(subscription.id)) == _periods(
+        subscription)  # nothing changed
+    migrated = client.v1.subscriptions.migrate(subscription.id,
+                                               params={"billing_mode": {"type": "flexible"}})
+    assert migrated.billing_mode.type == "flexible"
+    assert migrated.billing_mode.updated_at is not None
+    with pytest.raises(stripe.InvalidRequestError):  # one way, once
+        client.v1.subscriptions.migrate(subscription.id,
+                                        params={"billing_mode": {"type": "flexible"}})
+    yearly = client.v1.subscriptions.update(subscription.id, params=to_yearly)
+    assert [i.price.recurring.interval for i in yearly["items"]["data"]] == ["year", "month"]
+    double.flush()
+    assert double.events_of("customer.subscription.updated")[0]["data"][
+        "previous_attributes"]["billing_mode"]["type"] == "classic"
+
+
+@pytest.mark.parametrize(("billing_mode", "param"), [
+    ({"type": "hourly"}, "subscription_data[billing_mode][type]"),
+    ({"flexible": {"proration_discounts": "itemized"}},
+     "subscription_data[billing_mode][type]"),
+    ({"type": "classic", "flexible": {"proration_discounts": "itemized"}},
+     "subscription_data[billing_mode][flexible]"),
+])
+def test_checkout_refuses_a_billing_mode_stripe_refuses(client, billing_mode, param):
+    customer = new_customer(client)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.checkout.sessions.create(params={
+            "mode": "subscription", "customer": customer.id, "success_url": "http://app.test",
+            "line_items": [{"price": PRO_MONTHLY, "quantity": 1}],
+            "subscription_data": {"billing_mode": billing_mode}})
+    assert (raised.value.http_status, raised.value.param) == (400, param)
+
+
+def test_a_renewal_cycles_only_the_items_whose_period_ends(client, web, double, receiver):
+    customer, subscription = subscribe(client, web, price=PRO_YEARLY)
+    (_, start, year_end), (_, _, month_end) = _periods(subscription)
+    _meter(client, customer.id, "acme-1", "1500")
+    double.flush()
+    receiver.received.clear()
+    double.renew(subscription.id)
+    renewed = client.v1.subscriptions.retrieve(subscription.id)
+    assert _periods(renewed) == [(PRO_YEARLY, start, year_end),
+                                 (PRO_OVERAGE, month_end, add_interval(start, "month", 2))]
+    invoice = client.v1.invoices.retrieve(renewed.latest_invoice)
+    assert [(line.amount, line.period.start, line.period.end)
+            for line in invoice.lines.data] == [(30, start, month_end)]  # usage only
+    assert (invoice.status, invoice.billing_reason) == ("paid", "subscription_cycle")
+    double.flush()
+    assert receiver.types() == ["customer.subscription.updated", "invoice.paid"]
+    for _ in range(11):  # to the twelfth month, where both periods end together
+        double.renew(subscription.id)
+    renewed = client.v1.subscriptions.retrieve(subscription.id)
+    assert _periods(renewed) == [
+        (PRO_YEARLY, year_end, add_interval(start, "year", 2)),
+        (PRO_OVERAGE, year_end, add_interval(start, "month", 13))]
+    invoice = client.v1.invoices.retrieve(renewed.latest_invoice)
+    assert sorted(line.amount for line in invoice.lines.data) == [0, 49000]  # one invoice
+
+
+def test_cancel_at_period_end_on_mixed_intervals_ends_at_the_earliest_item_period_end(
+        client, web, double):
+    _, subscription = subscribe(client, web, price=PRO_YEARLY)
+    (_, _, _), (_, _, month_end) = _periods(subscription)
+    cancelling = client.v1.subscriptions.update(subscription.id,
+                                                params={"cancel_at_period_end": True})
+    assert cancelling.cancel_at == month_end  # as Stripe documents: a month into the year
+    ended = double.renew(subscription.id)
+    assert (ended["status"], ended["ended_at"]) == ("canceled", month_end)
+
+
+def test_cancel_at_max_period_end_ends_with_the_year_and_an_empty_value_unsets_it(client, web,
+                                                                                  double):
+    _, subscription = subscribe(client, web, price=PRO_YEARLY)
+    (_, _, year_end), (_, _, month_end) = _periods(subscription)
+    cancel = client.v1.subscriptions.update
+    assert cancel(subscription.id, params={"cancel_at": "min_period_end"}).cancel_at == month_end
+    latest = cancel(subscription.id, params={"cancel_at": "max_period_end"})
+    assert (latest.cancel_at, latest.cancel_at_period_end) == (year_end, False)
+    assert latest.canceled_at is not None
+    assert latest.cancellation_details.reason == "cancellation_requested"
+    unset = cancel(subscription.id, params={"cancel_at": ""})
+    assert (unset.cancel_at, unset.canceled_at, unset.cancel_at_period_end) == (None, None, False)
+    cancel(subscription.id, params={"cancel_at_period_end": True})
+    moved = cancel(subscription.id, params={"cancel_at": "max_period_end"})
+    assert (moved.cancel_at, moved.cancel_at_period_end) == (year_end, False)
+    for refused in ({"cancel_at": double.now() - 60}, {"cancel_at": "tomorrow"},
+                    {"cancel_at": "max_period_end", "cancel_at_period_end": False}):
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            cancel(subscription.id, params=refused)  # type: ignore[arg-type]
+        assert raised.value.http_status == 400 and raised.value.param == "cancel_at"
+    assert double.renew(subscription.id)["status"] == "active"  # the month: the year goes on
+    for _ in range(10):
+        double.renew(subscription.id)
+    ended = double.renew(subscription.id)  # the twelfth month ends with the year
+    assert (ended["status"], ended["ended_at"]) == ("canceled", year_end)
+
+
+def test_an_interval_change_restarts_each_items_period_on_its_own_interval(receiver, schemas):
+    moment = [float(add_interval(1_900_000_000, "month"))]  # a clock the test moves
+    server = StripeDouble(0, KEY, SECRET, "http://127.0.0.1:9/unused", prices_from_plans(),
+                          deliver=receiver, asynchronous=False, clock=lambda: moment[0])
+    server.start()
+    try:
+        client = stripe.StripeClient(KEY, base_addresses={"api": server.url},
+                                     max_network_retries=0)
+        with httpx.Client(base_url=server.url) as web:
+            customer, subscription = subscribe(client, web)  # monthly, with the metered price
+        base = subscription["items"]["data"][0]
+        moment[0] += 10 * 24 * 3600  # ten days into the month
+        _meter(client, customer.id, "acme-1", "500")
+        moment[0] += 60
+        yearly = client.v1.subscriptions.update(subscription.id, params={
+            "items": [{"id": base.id, "price": PRO_YEARLY}]})
+        (_, start, year_end), (_, metered_start, month_end) = _periods(yearly)
+        assert start == metered_start == int(moment[0])
+        assert year_end == add_interval(start, "year")
+        assert month_end == add_interval(start, "month")
+        invoice = client.v1.invoices.retrieve(yearly.latest_invoice)
+        amounts = sorted(line.amount for line in invoice.lines.data)
+        # the unused monthly fee back, the metered item's next period (nothing yet), 500 calls
+        # so far at 0.02 cents, and the year ahead
+        assert amounts[0] < 0 and amounts[1:] == [0, 10, 49000]
+        assert invoice.billing_reason == "subscription_update"
+    finally:
+        server.stop()
+    assert_all_like_stripe(server, schemas)

@@ -19,11 +19,12 @@ Obj = dict[str, Any]
 CARD_THAT_FAILS_RENEWALS = "0341"  # Stripe's test card 4000 0000 0000 0341: attaches, then declines
 
 
-def add_interval(timestamp: int, interval: str) -> int:
-    """One calendar month or year later (the 31st becomes the month's last day), as Stripe
-    advances billing periods."""
+def add_interval(timestamp: int, interval: str, count: int = 1) -> int:
+    """`count` calendar months or years later (the 31st becomes the month's last day), as
+    Stripe advances billing periods. Counted from the billing cycle anchor, a period keeps the
+    anchor's day (the 31st → 28 Feb → 31 Mar)."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    months = 12 if interval == "year" else 1
+    months = (12 if interval == "year" else 1) * count
     year, month = divmod(moment.month - 1 + months, 12)
     year, month = moment.year + year, month + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
@@ -117,18 +118,28 @@ def item_object(item_id: str, subscription_id: str, price: Obj, created: int, *,
     return item
 
 
+def billing_mode_object(mode: str, adopted: int, proration_discounts: str = "included") -> Obj:
+    """A subscription's `billing_mode`. Flexible is what mixed intervals need (a yearly fee
+    and a monthly metered price on one subscription).
+    Unsure: `flexible.proration_discounts` defaults to "included", and `updated_at` is when
+    the mode was adopted (creation, or the migration) and null for classic."""
+    if mode == "flexible":
+        return {"flexible": {"proration_discounts": proration_discounts}, "type": "flexible",
+                "updated_at": adopted}
+    return {"flexible": None, "type": "classic", "updated_at": None}
+
+
 def subscription_object(subscription_id: str, customer_id: str, created: int, *,
                         items: list[Obj], status: str, metadata: dict[str, str],
                         trial: tuple[int, int] | None, payment_method: str | None,
-                        automatic_tax: bool) -> Obj:
+                        automatic_tax: bool, billing_mode: Obj) -> Obj:
     return {
         "id": subscription_id, "object": "subscription", "application": None,
         "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": automatic_tax, "liability": None},
         "billing_cycle_anchor": trial[1] if trial else created,
         "billing_cycle_anchor_config": None,
-        # Unsure: which mode new subscriptions get by default on 2026 API versions.
-        "billing_mode": {"flexible": None, "type": "classic"},
+        "billing_mode": billing_mode,
         "billing_schedules": [], "billing_thresholds": None, "cancel_at": None,
         "cancel_at_period_end": False, "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},

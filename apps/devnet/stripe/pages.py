@@ -67,13 +67,16 @@ def portal_page(session: Obj, customer: Obj, subscriptions: list[Obj],
         licensed = [i for i in subscription["items"]["data"]
                     if i["price"]["recurring"]["usage_type"] == "licensed"]
         current = licensed[0]["price"]["id"] if licensed else ""
-        ends = _date(subscription["items"]["data"][0]["current_period_end"])
+        # the next renewal (the earliest item period end, on mixed intervals)
+        ends = _date(min(i["current_period_end"] for i in subscription["items"]["data"]))
         options = "".join(f"<option value={escape(p['id'])}>{escape(p['nickname'] or p['id'])}"
                           f" — {escape(price_label(p))}</option>"
                           for p in prices if p["id"] != current)
         hidden = f"<input type=hidden name=subscription value={escape(subscription['id'])}>"
-        if subscription["cancel_at_period_end"]:
-            toggle = (f"<p>Cancels at the end of the period ({ends}).</p><form method=post>"
+        if subscription["cancel_at"]:
+            note = " (the end of the period)" if subscription["cancel_at_period_end"] else ""
+            toggle = (f"<p>Cancels on {_date(subscription['cancel_at'])}{note}.</p>"
+                      "<form method=post>"
                       f"{hidden}<input type=hidden name=action value=uncancel>"
                       "<button>Don't cancel</button></form>")
         else:
