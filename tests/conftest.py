@@ -2,6 +2,8 @@
 service they skip with a reason on a laptop and fail under CI=true."""
 import os
 import shutil
+import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -79,3 +81,29 @@ def tenants(db):
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """The ASGI application served by uvicorn in a thread on a free loopback port (HTTP and
+    WebSocket, as production serves them); its base URL. The server's requests run in other
+    threads, so the database is a transactional one (committed rows are visible to them)."""
+    import uvicorn
+
+    from apps.devnet.chain import free_port
+    from oracle_platform.asgi import application
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off",
+                                           ws="websockets-sansio"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, \
+            "the live server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)

@@ -2,6 +2,9 @@
 operators post on /status/, and the SLA credits granted to enterprise organizations."""
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import ROUND_DOWN, Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -132,14 +135,19 @@ class SlaMonth(models.Model):
 
 
 class SlaCredit(models.Model):
-    """An enterprise organization's credit for a month below the SLA, applied to its Stripe
-    customer balance (applied_at null: not yet — retried by the next run)."""
+    """An enterprise organization's credit for a month below the SLA, pro-rated by the minutes
+    of the month it was on Enterprise, applied to its Stripe customer balance (applied_at null:
+    not yet — retried by the next run)."""
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE,
                                      related_name="sla_credits")
     month = models.DateField(help_text="its first day")
     availability = models.DecimalField(max_digits=6, decimal_places=3)
     credit_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    enterprise_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="minutes of the month on Enterprise (the credit's share of the fee); "
+                  "empty: the whole month")
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="usd")
     stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
@@ -153,6 +161,28 @@ class SlaCredit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.month:%Y-%m}: {self.amount} {self.currency}"
+
+    @property
+    def month_minutes(self) -> int:
+        following = (self.month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return (following - self.month).days * 24 * 60
+
+    @property
+    def prorated(self) -> bool:
+        """Credited for part of the month only (on Enterprise for part of it)."""
+        return self.enterprise_minutes is not None and \
+            self.enterprise_minutes < self.month_minutes
+
+    @property
+    def enterprise_days(self) -> Decimal:
+        """The days of the month on Enterprise, to a tenth, rounded down."""
+        minutes = self.month_minutes if self.enterprise_minutes is None \
+            else self.enterprise_minutes
+        return (Decimal(minutes) / 1440).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+    @property
+    def month_days(self) -> int:
+        return self.month_minutes // 1440
 
     @property
     def idempotency_key(self) -> str:

@@ -1,9 +1,11 @@
 """Reads: what the public probe endpoints check, each protocol's ingestion state, availability
 over days and months (apps/status/availability.py does the arithmetic), the /status/ page's
-data, and an organization's SLA credits."""
+data, organizations' plans over a month (from the audit log) and an organization's SLA
+credits."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +16,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import Organization
+from apps.audit.models import AuditEvent
 from apps.feeds.models import Feed, Pair
 from apps.feeds.pair_state import state_key
 from apps.protocols.models import FeedReadState, Protocol
@@ -21,12 +24,14 @@ from apps.protocols.selectors import ingestion_delays
 
 from .availability import (
     DAY,
+    MINUTE,
     DayRow,
     Tally,
     as_percent,
     covered_until,
     daily_tallies,
     day_start,
+    floor_minute,
     overall_ratio,
     totals,
 )
@@ -185,6 +190,96 @@ def status_page(now: datetime | None = None) -> dict:
         "days": PAGE_DAYS,
         "first_day": days[0],
     }
+
+
+# --- plans over time, from the audit log ----------------------------------------------------
+
+# What apps.billing.services.apply_plan records on every plan change, with before {"plan": old}
+# and after {"plan": new, "reason": ...}: the one place an organization's plan changes.
+PLAN_CHANGED = "billing.plan_changed"
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    at: datetime
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class PlanInterval:
+    """[start, end): the organization was on `plan`."""
+
+    plan: str
+    start: datetime
+    end: datetime
+
+    @property
+    def minutes(self) -> int:
+        """Whole UTC minutes, each boundary counted down to its minute (as availability is)."""
+        return (floor_minute(self.end) - floor_minute(self.start)) // MINUTE
+
+
+def plan_intervals(current_plan: str, changes: Sequence[PlanChange], start: datetime,
+                   end: datetime, *, created_at: datetime | None = None) -> list[PlanInterval]:
+    """An organization's plans over [start, end), in order, from its plan changes at or after
+    `start` (oldest first) and its plan now: the plan at `start` is the `before` of the first
+    change (the current plan when none was made since), each change in the period starts its
+    `after`. Nothing before the organization was created."""
+    begin = max(start, created_at) if created_at is not None else start
+    if begin >= end:
+        return []
+    later = [change for change in changes if change.at >= start]
+    plan = later[0].before if later else current_plan
+    intervals: list[PlanInterval] = []
+    for change in later:
+        if change.at >= end:
+            break
+        if change.at > begin:
+            intervals.append(PlanInterval(plan, begin, change.at))
+            begin = change.at
+        plan = change.after
+    intervals.append(PlanInterval(plan, begin, end))
+    return intervals
+
+
+def _plan(values: dict | None) -> str | None:
+    plan = (values or {}).get("plan")
+    return plan if isinstance(plan, str) else None
+
+
+def organizations_on_plan(plan: str, start: datetime, end: datetime
+                          ) -> dict[int, list[PlanInterval]]:
+    """Every organization that was on `plan` at some time in [start, end) (by id), with its
+    intervals on that plan: reconstructed from the plan-change audit events (at or after
+    `start`) and the organizations' current plans — two queries."""
+    changes: dict[int, list[PlanChange]] = defaultdict(list)
+    for organization_id, at, before, after in (
+            AuditEvent.objects.filter(action=PLAN_CHANGED, created_at__gte=start)
+            .order_by("organization_id", "created_at", "pk")
+            .values_list("organization_id", "created_at", "before", "after")):
+        old, new = _plan(before), _plan(after)
+        if old is not None and new is not None:
+            changes[organization_id].append(PlanChange(at, old, new))
+    mentioned = [organization_id for organization_id, made in changes.items()
+                 if any(plan in (change.before, change.after) for change in made)]
+    found: dict[int, list[PlanInterval]] = {}
+    for organization_id, current, created_at in (
+            Organization.objects.filter(Q(plan=plan) | Q(pk__in=mentioned), created_at__lt=end)
+            .order_by("pk").values_list("pk", "plan", "created_at")):
+        on_plan = [interval for interval in plan_intervals(
+            current, changes.get(organization_id, []), start, end, created_at=created_at)
+            if interval.plan == plan and interval.minutes]
+        if on_plan:
+            found[organization_id] = on_plan
+    return found
+
+
+def was_ever_on_plan(organization: Organization, plan: str) -> bool:
+    """On `plan` now or at any time the audit log recorded."""
+    return organization.plan == plan or AuditEvent.objects.filter(
+        Q(before__plan=plan) | Q(after__plan=plan), organization=organization,
+        action=PLAN_CHANGED).exists()
 
 
 def credits_for(organization: Organization) -> QuerySet[SlaCredit]:

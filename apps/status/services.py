@@ -1,6 +1,6 @@
 """Writes: recording each probe run (its rows and the daily rollup), pruning old probe rows, and
-settling closed months — the month's availability and its SLA credits, applied to the
-organizations' Stripe balances."""
+settling closed months — the month's availability and its SLA credits (pro-rated by the time
+each organization was on Enterprise), applied to the organizations' Stripe balances."""
 from __future__ import annotations
 
 import logging
@@ -20,10 +20,10 @@ from apps.billing import services as billing
 from apps.billing.plans import INTERVALS, Interval, get_plan
 from apps.billing.stripe_api import StripeError
 
-from .availability import MINUTE, floor_minute
+from .availability import MINUTE, day_start, floor_minute
 from .models import ComponentDay, ProbeResult, SlaCredit, SlaMonth
 from .probe import Check, probe_api, probe_websocket
-from .selectors import ingestion_checks, month_availability
+from .selectors import ingestion_checks, month_availability, organizations_on_plan
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +140,19 @@ def _interval(organization: Organization) -> Interval:
     return interval if interval in INTERVALS else "monthly"
 
 
+def credit_amount(fee: Decimal, percent: Decimal, enterprise_minutes: int, month_minutes: int
+                  ) -> Decimal:
+    """`percent` of the month's fee, pro-rated by the minutes on Enterprise, to the cent."""
+    return (fee * percent / 100 * enterprise_minutes / month_minutes).quantize(
+        CENTS, rounding=ROUND_HALF_UP)
+
+
 @transaction.atomic
 def settle_month(month: date) -> list[SlaCredit]:
     """Compute a closed month's availability once and, in the same transaction, record the
-    credit of every enterprise organization when it fell below the target. Settling a month
-    again does nothing."""
+    credit of every organization that was on Enterprise during it when it fell below the
+    target: the tier's share of the month's fee, pro-rated by the minutes it was on Enterprise
+    (its plan history from the audit log). Settling a month again does nothing."""
     record, created = SlaMonth.objects.get_or_create(
         month=month, defaults={"availability": month_availability(month)})
     if not created or record.availability is None:
@@ -153,13 +161,18 @@ def settle_month(month: date) -> list[SlaCredit]:
     percent = credit_percent(availability)
     if not percent:
         return []
+    start, end = day_start(month), day_start(_next_month(month))
+    month_minutes = (end - start) // MINUTE
+    on_enterprise = {organization_id: sum(interval.minutes for interval in intervals)
+                     for organization_id, intervals
+                     in organizations_on_plan(PlanSlug.ENTERPRISE, start, end).items()}
     plan = get_plan(PlanSlug.ENTERPRISE)
     return SlaCredit.objects.bulk_create([
         SlaCredit(organization=org, month=month, availability=availability,
-                  credit_percent=percent,
-                  amount=(plan.monthly_fee(_interval(org)) * percent / 100).quantize(
-                      CENTS, rounding=ROUND_HALF_UP))
-        for org in Organization.objects.filter(plan=PlanSlug.ENTERPRISE)
+                  credit_percent=percent, enterprise_minutes=on_enterprise[org.pk],
+                  amount=credit_amount(plan.monthly_fee(_interval(org)), percent,
+                                       on_enterprise[org.pk], month_minutes))
+        for org in Organization.objects.filter(pk__in=on_enterprise)
         .select_related("billing_account").order_by("pk")])
 
 
@@ -169,6 +182,9 @@ def apply_credit(credit: SlaCredit, now: datetime | None = None) -> bool:
     key makes a retry after a crash between Stripe and this write the same transaction."""
     description = (f"SLA credit for {credit.month:%B %Y}: availability {credit.availability} % "
                    f"(target {settings.OP_SLA_TARGET} %)")
+    if credit.prorated:
+        description += (f", pro-rated for {credit.enterprise_days} of {credit.month_days} days "
+                        "on Enterprise")
     try:
         transaction_id = billing.credit_balance(credit.organization, credit.amount,
                                                 description=description,

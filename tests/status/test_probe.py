@@ -9,6 +9,7 @@ import responses
 from django.core.cache import cache
 from django.db import DatabaseError
 
+from apps.devnet.chain import free_port
 from apps.protocols.breaker import Breaker
 from apps.protocols.models import FeedReadState, SyncRun
 from apps.protocols.selectors import last_sync_key
@@ -20,8 +21,6 @@ from apps.status.services import prune_probe_results, run_probe
 from oracle_platform.asgi import application
 from tests.factories import ChainFactory, FeedFactory, ProtocolFactory
 from tests.websocket import WebsocketCommunicator
-
-from .conftest import free_port
 
 DIA = json.loads((Path(__file__).parents[1] / "fixtures/real/dia_quotation_responses.json")
                  .read_text())["assetQuotation_BTC"]["response"]

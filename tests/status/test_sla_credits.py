@@ -1,22 +1,42 @@
 """SLA credits: the tier for a month's availability, granted once per closed month to every
-enterprise organization, applied to its Stripe balance through billing (faked here), retried
-until applied, never twice."""
-from datetime import UTC, date, datetime
+organization for the time it was on Enterprise in that month (its plan history from the audit
+log), applied to its Stripe balance through billing (faked here), retried until applied, never
+twice."""
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
+from apps.accounts.models import Organization
 from apps.billing import services as billing
 from apps.billing.models import BillingAccount
 from apps.billing.stripe_api import StripeError
 from apps.status.models import API, WEBSOCKET, ComponentDay, SlaCredit, SlaMonth
-from apps.status.selectors import credits_for
+from apps.status.selectors import PlanChange, PlanInterval, credits_for, plan_intervals
 from apps.status.services import credit_percent, grant_sla_credits
 from tests.factories import OrganizationFactory
 
 FEBRUARY = date(2026, 2, 1)
 IN_MARCH = datetime(2026, 3, 2, 6, tzinfo=UTC)
 SINCE = datetime(2026, 2, 22, 1, 20, tzinfo=UTC)  # 10,000 minutes before March
+LAST_YEAR = datetime(2025, 6, 1, tzinfo=UTC)
+FEBRUARY_MINUTES = 28 * 24 * 60
+
+
+def organization(plan: str = "free", *, created: datetime = LAST_YEAR, **kwargs) -> Organization:
+    """An organization that exists since `created` (long before February by default), on
+    `plan` from its creation."""
+    org = OrganizationFactory(plan=plan, **kwargs)
+    Organization.objects.filter(pk=org.pk).update(created_at=created)
+    org.refresh_from_db()
+    return org
+
+
+def change_plan(org: Organization, plan: str, at: datetime) -> None:
+    """The plan changes through billing at `at` (which records it in the audit log)."""
+    with time_machine.travel(at, tick=False):
+        assert billing.apply_plan(org, plan, reason="test")
 
 
 class FakeStripe:
@@ -81,7 +101,7 @@ def test_credit_tiers_are_configurable(settings):
 
 
 def test_a_month_at_exactly_the_target_grants_nothing(db, stripe):
-    OrganizationFactory(plan="enterprise")
+    organization("enterprise")
     february(api_ok_minutes=9_990)  # 99.900 %
     assert grant_sla_credits(IN_MARCH) == []
     assert SlaMonth.objects.get(month=FEBRUARY).availability == Decimal("99.900")
@@ -89,12 +109,12 @@ def test_a_month_at_exactly_the_target_grants_nothing(db, stripe):
 
 
 def test_enterprise_organizations_get_their_credit_and_no_one_else(db, stripe):
-    monthly = OrganizationFactory(plan="enterprise")
-    yearly = OrganizationFactory(plan="enterprise")
+    monthly = organization("enterprise")
+    yearly = organization("enterprise")
     BillingAccount.objects.create(organization=yearly, stripe_customer_id="cus_y",
                                   interval="yearly")
-    OrganizationFactory(plan="pro")
-    OrganizationFactory(plan="free")
+    organization("pro")
+    organization("free")
     february(api_ok_minutes=9_989)  # 99.890 %: the 10 % tier
 
     applied = grant_sla_credits(IN_MARCH)
@@ -105,18 +125,20 @@ def test_enterprise_organizations_get_their_credit_and_no_one_else(db, stripe):
             first.currency) == (FEBRUARY, Decimal("99.890"), Decimal("10"), Decimal("49.90"),
                                 "usd")
     assert SlaCredit.objects.get(organization=yearly).amount == Decimal("41.58")  # 4990 / 12
+    assert first.enterprise_minutes == FEBRUARY_MINUTES and not first.prorated
     for credit in SlaCredit.objects.all():
         assert credit.applied_at == IN_MARCH and credit.stripe_balance_transaction_id
         for value in (credit.availability, credit.credit_percent, credit.amount):
             assert isinstance(value, Decimal)
     keys = {f"sla-credit-{monthly.pk}-2026-02", f"sla-credit-{yearly.pk}-2026-02"}
     assert set(stripe.transactions) == keys
-    assert "February 2026: availability 99.890 %" in stripe.transactions[
-        f"sla-credit-{monthly.pk}-2026-02"][2]
+    description = stripe.transactions[f"sla-credit-{monthly.pk}-2026-02"][2]
+    assert "February 2026: availability 99.890 %" in description
+    assert "pro-rated" not in description
 
 
 def test_a_month_far_below_the_target_credits_a_quarter_of_the_fee(db, stripe):
-    org = OrganizationFactory(plan="enterprise")
+    org = organization("enterprise")
     february(api_ok_minutes=9_899)  # 98.990 %
     grant_sla_credits(IN_MARCH)
     credit = SlaCredit.objects.get(organization=org)
@@ -124,7 +146,7 @@ def test_a_month_far_below_the_target_credits_a_quarter_of_the_fee(db, stripe):
 
 
 def test_running_twice_grants_once(db, stripe):
-    OrganizationFactory(plan="enterprise")
+    organization("enterprise")
     february(api_ok_minutes=9_899)
     assert len(grant_sla_credits(IN_MARCH)) == 1
     assert grant_sla_credits(IN_MARCH.replace(hour=7)) == []
@@ -136,7 +158,7 @@ def test_running_twice_grants_once(db, stripe):
 
 
 def test_a_crash_between_stripe_and_the_database_does_not_credit_twice(db, stripe):
-    org = OrganizationFactory(plan="enterprise")
+    org = organization("enterprise")
     february(api_ok_minutes=9_899)
     stripe.fail_after_next = True
     with pytest.raises(RuntimeError):
@@ -151,7 +173,7 @@ def test_a_crash_between_stripe_and_the_database_does_not_credit_twice(db, strip
 
 def test_a_credit_without_a_stripe_customer_stays_recorded_and_is_retried(db, stripe,
                                                                            monkeypatch):
-    OrganizationFactory(plan="enterprise")
+    organization("enterprise")
     february(api_ok_minutes=9_899)
     stripe.customers = False  # billing off, or no Stripe customer yet
     assert grant_sla_credits(IN_MARCH) == []
@@ -169,7 +191,7 @@ def test_a_credit_without_a_stripe_customer_stays_recorded_and_is_retried(db, st
 
 
 def test_a_month_is_settled_only_once_it_is_closed(db, stripe):
-    OrganizationFactory(plan="enterprise")
+    organization("enterprise")
     february(api_ok_minutes=9_899)
     assert grant_sla_credits(datetime(2026, 2, 28, 23, 59, tzinfo=UTC)) == []
     assert grant_sla_credits(datetime(2026, 3, 1, 0, 5, tzinfo=UTC)) == []  # still settling
@@ -178,7 +200,7 @@ def test_a_month_is_settled_only_once_it_is_closed(db, stripe):
 
 
 def test_months_without_a_single_probe_once_records_began_are_unavailable(db, stripe):
-    org = OrganizationFactory(plan="enterprise")
+    org = organization("enterprise")
     february(api_ok_minutes=9_899)
     grant_sla_credits(datetime(2026, 5, 2, tzinfo=UTC))  # the platform was down since March
     assert dict(SlaMonth.objects.values_list("month", "availability")) == {
@@ -194,8 +216,106 @@ def test_months_before_records_began_are_never_settled(db, stripe):
 
 
 def test_credits_for_shows_an_organization_only_its_own(db, stripe):
-    mine, theirs = OrganizationFactory(plan="enterprise"), OrganizationFactory(plan="enterprise")
+    mine, theirs = organization("enterprise"), organization("enterprise")
     february(api_ok_minutes=9_899)
     grant_sla_credits(IN_MARCH)
     assert [c.organization for c in credits_for(mine)] == [mine]
     assert [c.organization for c in credits_for(theirs)] == [theirs]
+
+
+# --- only the time on Enterprise is credited -------------------------------------------------
+
+def at(day: int, hour: int = 0, minute: int = 0, second: int = 0, *, month: int = 2
+       ) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def test_an_organization_that_moved_to_enterprise_mid_month_is_credited_for_its_days_on_it(
+        db, stripe):
+    org = organization("pro")
+    change_plan(org, "enterprise", at(15))  # 14 of February's 28 days on Enterprise
+    february(api_ok_minutes=9_899)  # 98.990 %: 25 % of 499.00 for the whole month
+
+    (applied,) = grant_sla_credits(IN_MARCH)
+
+    assert applied.organization == org
+    assert (applied.credit_percent, applied.enterprise_minutes, applied.amount) == (
+        Decimal("25"), 14 * 1440, Decimal("62.38"))  # 124.75 × 14 / 28
+    assert applied.prorated
+    assert stripe.transactions[applied.idempotency_key][2].endswith(
+        "pro-rated for 14.0 of 28 days on Enterprise")
+
+
+def test_an_organization_that_left_enterprise_mid_month_is_credited_for_its_days_on_it(
+        db, stripe):
+    left = organization("free")
+    change_plan(left, "enterprise", at(10, month=1))
+    change_plan(left, "pro", at(8))  # 7 days of February on Enterprise
+    gone_before = organization("free")
+    change_plan(gone_before, "enterprise", at(5, month=1))
+    change_plan(gone_before, "pro", at(31, 23, 59, month=1))  # none of February
+    february(api_ok_minutes=9_899)
+
+    (applied,) = grant_sla_credits(IN_MARCH)
+
+    assert applied.organization == left and left.plan == "pro"
+    assert (applied.enterprise_minutes, applied.amount) == (7 * 1440, Decimal("31.19"))
+
+
+def test_plan_changes_after_the_month_tell_its_plan_at_its_end(db, stripe):
+    stayed = organization("enterprise")
+    change_plan(stayed, "free", at(1, 0, 30, month=3))  # after February, before it settled
+    joined = organization("free")
+    change_plan(joined, "enterprise", at(1, 0, 30, month=3))
+    february(api_ok_minutes=9_899)
+
+    (applied,) = grant_sla_credits(IN_MARCH)
+
+    assert applied.organization == stayed
+    assert (applied.enterprise_minutes, applied.amount) == (FEBRUARY_MINUTES, Decimal("124.75"))
+    assert not SlaCredit.objects.filter(organization=joined).exists()
+
+
+def test_several_changes_within_the_month_add_up_to_the_minute(db, stripe):
+    org = organization("enterprise")
+    change_plan(org, "pro", at(8, 12, 0, 45))  # counted from its minute, 12:00
+    change_plan(org, "enterprise", at(22))
+    change_plan(org, "free", at(1, 0, 10, month=3))
+    february(api_ok_minutes=9_899)
+
+    (applied,) = grant_sla_credits(IN_MARCH)
+
+    minutes = 7 * 1440 + 12 * 60 + 7 * 1440  # February 1 to 8, 12:00, and 22 to March
+    assert applied.enterprise_minutes == minutes
+    assert applied.amount == Decimal("64.60")  # 124.75 × 20,880 / 40,320 = 64.6026…
+    assert applied.enterprise_days == Decimal("14.5")
+
+
+def test_an_organization_is_credited_only_from_its_creation(db, stripe):
+    new = organization("enterprise", created=at(22, 0, 0, 20))  # on Enterprise from the start
+    organization("enterprise", created=at(1, 0, 20, month=3))  # after February, before settling
+    february(api_ok_minutes=9_899)
+
+    (applied,) = grant_sla_credits(IN_MARCH)
+
+    assert applied.organization == new
+    assert (applied.enterprise_minutes, applied.amount) == (7 * 1440, Decimal("31.19"))
+
+
+@pytest.mark.parametrize(("current", "changes", "created", "expected"), [
+    ("pro", [], None, [("pro", 1, 29)]),  # no change since: the plan now, all month
+    ("free", [(29, "enterprise", "free")], None, [("enterprise", 1, 29)]),  # changed at the end
+    ("enterprise", [(1, "free", "enterprise")], None, [("enterprise", 1, 29)]),  # at the start
+    ("pro", [(10, "free", "enterprise"), (20, "enterprise", "pro"), (40, "pro", "free")], None,
+     [("free", 1, 10), ("enterprise", 10, 20), ("pro", 20, 29)]),
+    ("enterprise", [], 15, [("enterprise", 15, 29)]),  # created during the month
+    ("enterprise", [], 29, []),  # created after it
+], ids=["no_change", "change_at_the_end", "change_at_the_start", "several", "created_during",
+        "created_after"])
+def test_plan_intervals_from_the_changes_and_the_plan_now(current, changes, created, expected):
+    def day(n: int) -> datetime:
+        return datetime(2026, 2, 1, tzinfo=UTC) + timedelta(days=n - 1)
+
+    found = plan_intervals(current, [PlanChange(day(n), old, new) for n, old, new in changes],
+                           day(1), day(29), created_at=day(created) if created else None)
+    assert found == [PlanInterval(plan, day(start), day(end)) for plan, start, end in expected]
