@@ -35,7 +35,8 @@ def _organization(request: Request) -> Organization:
 
 EXAMPLE = {"id": 3, "url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
            "events": ["alert.opened", "alert.resolved"], "pairs": [], "enabled": True,
-           "disabled_reason": "", "failing_since": None, "created_at": "2026-11-26T18:00:00Z"}
+           "disabled_reason": "", "paused_reason": "", "failing_since": None,
+           "created_at": "2026-11-26T18:00:00Z"}
 EXAMPLE_NEW = {**EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
 EXAMPLE_INPUT = {"url": "https://risk.example.com/hooks/oracles", "description": "risk desk",
                  "events": ["alert.opened", "alert.resolved"], "pairs": []}
@@ -157,7 +158,7 @@ class WebhookRedeliver(APIView):
 # Channels never show their config (tokens, keys, secret URLs): only `config_summary`.
 
 EXAMPLE_CHANNEL = {"id": 5, "kind": "telegram", "name": "desk chat", "enabled": True,
-                   "disabled_reason": "",
+                   "disabled_reason": "", "paused_reason": "",
                    "config_summary": {"chat_id": "-1001234567890", "bot_token_last4": "x9Qa"},
                    "created_at": "2026-11-26T18:00:00Z"}
 EXAMPLE_CHANNEL_INPUT = {"kind": "telegram", "name": "desk chat",
@@ -166,10 +167,11 @@ EXAMPLE_RULE = {"id": 9, "name": "ETH above 3,500", "kind": "price_above", "scop
                 "target": "ETH-USD", "params": {"price": "3500", "hysteresis_bps": "10"},
                 "for_seconds": 30, "resolve_after_seconds": 60, "severity": "warning",
                 "channels": [5], "escalation_channels": [], "escalate_after_minutes": 0,
-                "muted_until": None, "enabled": True, "created_at": "2026-11-26T18:00:00Z"}
+                "muted_until": None, "enabled": True, "paused_reason": "",
+                "created_at": "2026-11-26T18:00:00Z"}
 EXAMPLE_RULE_INPUT = {key: value for key, value in EXAMPLE_RULE.items()
                       if key not in ("id", "created_at", "escalation_channels",
-                                     "escalate_after_minutes", "muted_until")}
+                                     "escalate_after_minutes", "muted_until", "paused_reason")}
 EXAMPLE_WINDOW = {"id": 4, "starts_at": "2026-11-28T02:00:00Z",
                   "ends_at": "2026-11-28T04:00:00Z", "reason": "node upgrade",
                   "state": "upcoming"}

@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.api_keys.serializers import TextField
+from apps.api_keys.serializers import TextField, paused_reason_field
 from apps.common.api import ZonedDateTimeField
 
 from . import rule_kinds, transports
@@ -28,10 +28,12 @@ from .services.webhooks import SUBSCRIBABLE
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
+    paused_reason = paused_reason_field("no new messages; those queued wait")
+
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "description", "events", "pairs", "enabled", "disabled_reason",
-                  "failing_since", "created_at"]
+                  "paused_reason", "failing_since", "created_at"]
 
 
 class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
@@ -160,11 +162,12 @@ PARAMS_HELP = _by_kind({kind.kind: [f'"{p.name}"' for p in kind.params]
 class ChannelSerializer(serializers.ModelSerializer):
     kind = ChannelKindField(choices=CHANNEL_KINDS)
     config_summary = serializers.SerializerMethodField()
+    paused_reason = paused_reason_field("its kind is not in the plan: no notices")
 
     class Meta:
         model = Channel
-        fields = ["id", "kind", "name", "enabled", "disabled_reason", "config_summary",
-                  "created_at"]
+        fields = ["id", "kind", "name", "enabled", "disabled_reason", "paused_reason",
+                  "config_summary", "created_at"]
 
     @extend_schema_field(ChannelConfigSummarySerializer)
     def get_config_summary(self, channel: Channel) -> dict:
@@ -208,12 +211,14 @@ class RuleSerializer(serializers.ModelSerializer):
     muted_until = serializers.DateTimeField(
         read_only=True, allow_null=True,
         help_text="Until then incidents still open and resolve but nobody is notified")
+    paused_reason = paused_reason_field("not evaluated: its open incidents were closed")
 
     class Meta:
         model = Rule
         fields = ["id", "name", "kind", "scope", "target", "params", "for_seconds",
                   "resolve_after_seconds", "severity", "channels", "escalation_channels",
-                  "escalate_after_minutes", "muted_until", "enabled", "created_at"]
+                  "escalate_after_minutes", "muted_until", "enabled", "paused_reason",
+                  "created_at"]
 
 
 class RuleInputSerializer(serializers.Serializer):

@@ -27,7 +27,7 @@ from .selectors import keys_of, usage_of
 from .services import create_key, revoke_key, rotate_key
 
 EXAMPLE_KEY = {"id": 7, "name": "risk-engine", "prefix": "op_live_ab12cd34", "scope": "read",
-               "active": True, "created_at": "2026-11-26T18:00:00Z",
+               "active": True, "paused_reason": "", "created_at": "2026-11-26T18:00:00Z",
                "created_by": "ana@example.com", "expires_at": None, "revoked_at": None,
                "replaces": None, "last_used_at": "2026-11-26T18:05:00Z",
                "last_used_ip": "203.0.113.7"}

@@ -1,9 +1,11 @@
 """What a plan change means for alerts: rules and webhook endpoints past the plan's count are
 paused (the newest first; kept, with the reason shown), channels of kinds the plan leaves out
-are paused, and all of them resume when the plan allows them again. Nothing is deleted."""
-from __future__ import annotations
+are paused, and all of them resume when the plan allows them again. Nothing is deleted.
 
-from django.db.models import Model
+Endpoints and channels are fitted here; rules in services/rules.py (`enforce_rules`), because a
+paused rule closes the incidents it opened exactly as a disabled one does, and that path is
+the rules' own. apps/alerts/receivers.py runs all three on a plan change."""
+from __future__ import annotations
 
 from apps.accounts.models import Organization
 from apps.alerts.models import Channel, Rule, WebhookEndpoint
@@ -12,25 +14,11 @@ from apps.billing.limits import enforce_count
 from apps.billing.plans import get_plan
 
 
-def enforce_plan(organization: Organization) -> list[Model]:
-    """Pause and resume to fit the organization's current plan; returns what changed."""
-    return [*enforce_rules(organization), *enforce_endpoints(organization),
-            *enforce_channels(organization)]
-
-
-def enforce_rules(organization: Organization) -> list[Rule]:
-    rules = enforce_count(organization, "alert_rules", Rule.objects.filter(
-        organization=organization).order_by("created_at", "pk"))
-    for rule in rules:
-        _record(organization, "alert_rules", rule)
-    return rules
-
-
 def enforce_endpoints(organization: Organization) -> list[WebhookEndpoint]:
     endpoints = enforce_count(organization, "webhook_endpoints", WebhookEndpoint.objects.filter(
         organization=organization).order_by("created_at", "pk"))
     for endpoint in endpoints:
-        _record(organization, "webhook_endpoints", endpoint)
+        record_fit(organization, "webhook_endpoints", endpoint)
     return endpoints
 
 
@@ -43,12 +31,13 @@ def enforce_channels(organization: Organization) -> list[Channel]:
         if channel.paused_reason != wanted:
             channel.paused_reason = wanted
             channel.save(update_fields=["paused_reason"])
-            _record(organization, "channels", channel)
+            record_fit(organization, "channels", channel)
             changed.append(channel)
     return changed
 
 
-def _record(organization: Organization, group: str, obj: Rule | WebhookEndpoint | Channel
-            ) -> None:
+def record_fit(organization: Organization, group: str, obj: Rule | WebhookEndpoint | Channel
+               ) -> None:
+    """The audit entry of an object paused or resumed by the plan."""
     action = f"{group}.plan_paused" if obj.paused_reason else f"{group}.plan_resumed"
     record(organization.pk, action, target=obj, after={"paused_reason": obj.paused_reason})

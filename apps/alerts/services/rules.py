@@ -1,6 +1,7 @@
 """Alert rules: created, changed, deleted — the kind's params checked by the kind itself
 (apps/alerts/rule_kinds), the target checked to exist, the channels checked to be the
-organization's own. A rule that no longer means what it did closes what it opened."""
+organization's own. A rule that no longer means what it did closes what it opened — also when
+the plan pauses it (`enforce_rules`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,11 +17,11 @@ from apps.alerts.models import Channel, Event, Incident, IncidentEvent, Rule
 from apps.alerts.notifications import SEVERITIES
 from apps.alerts.rule_kinds import RULE_KINDS, rule_kind
 from apps.audit.services import diff, record
-from apps.billing.limits import LimitReached, check_room
+from apps.billing.limits import LimitReached, check_room, enforce_count
 from apps.feeds.models import Feed, Pair
 from apps.protocols.models import Protocol
 
-from .plan_limits import enforce_rules
+from .plan_limits import record_fit
 from .webhooks import publish_many
 
 MAX_SECONDS = 7 * 86400
@@ -135,6 +136,26 @@ def delete_rule(rule: Rule) -> None:
                before=_snapshot(rule))
         rule.delete()
         enforce_rules(rule.organization)  # room freed: the oldest paused rule resumes
+
+
+@transaction.atomic
+def enforce_rules(organization: Organization) -> list[Rule]:
+    """Pause the newest rules past the plan's count and resume those that fit again (nothing is
+    deleted); returns the rules whose paused state changed. A paused rule is not evaluated, so
+    like a disabled one it closes what it opened; when it resumes it starts afresh."""
+    rules = enforce_count(organization, "alert_rules", Rule.objects.filter(
+        organization=organization).order_by("created_at", "pk"))
+    for rule in rules:
+        record_fit(organization, "alert_rules", rule)
+        if rule.paused_reason:
+            _close_incidents(rule, paused_by_plan(rule.paused_reason))
+    return rules
+
+
+def paused_by_plan(paused_reason: str) -> str:
+    """What an incident closed by the plan's pause says, e.g. "rule paused by the plan (the Free
+    plan allows 5 alert rules)"."""
+    return f"rule paused by the plan ({paused_reason.removeprefix('Paused: ').rstrip('.')})"
 
 
 def _close_incidents(rule: Rule, reason: str, now: datetime | None = None) -> None:

@@ -151,6 +151,8 @@ export interface QuarantinedRead {
 }
 export interface ApiKey {
   id: number; name: string; prefix: string; scope: Scope; active: boolean;
+  /** Why the plan pauses the key (refused with 403 `key_paused`); "" when not paused. */
+  paused_reason: string;
   created_at: Timestamp; created_by: string | null; expires_at: Timestamp | null;
   revoked_at: Timestamp | null; replaces: number | null; last_used_at: Timestamp | null;
   last_used_ip: string | null;
@@ -176,8 +178,10 @@ export interface AuditEvent {
 }
 export interface WebhookEndpoint {
   id: number; url: string; description: string; events: WebhookEvent[]; pairs: string[];
-  enabled: boolean; disabled_reason: string; failing_since: Timestamp | null;
-  created_at: Timestamp;
+  enabled: boolean; disabled_reason: string;
+  /** Why the plan pauses it (no new messages); "" when not paused. */
+  paused_reason: string;
+  failing_since: Timestamp | null; created_at: Timestamp;
 }
 /** An endpoint with its signing secret (`whsec_…`): shown on creation and rotation only. */
 export interface NewWebhookEndpoint extends WebhookEndpoint { secret: string }
@@ -215,6 +219,8 @@ export interface ChannelConfigSummary {
 }
 export interface Channel {
   id: number; kind: ChannelKind; name: string; enabled: boolean; disabled_reason: string;
+  /** Why the plan pauses it (its kind is not in the plan); "" when not paused. */
+  paused_reason: string;
   config_summary: ChannelConfigSummary; created_at: Timestamp;
 }
 /** How a test notification went; `permanent` failures disable the channel. */
@@ -230,7 +236,10 @@ export interface Rule {
   escalation_channels: number[]; escalate_after_minutes: number;
   /** Until then incidents still open and resolve, but nobody is notified. */
   muted_until: Timestamp | null;
-  enabled: boolean; created_at: Timestamp;
+  enabled: boolean;
+  /** Why the plan pauses it (not evaluated); "" when not paused. */
+  paused_reason: string;
+  created_at: Timestamp;
 }
 export type MaintenanceWindowState = "current" | "upcoming" | "past";
 /** Planned work: incidents still open and resolve, nobody is notified. */

@@ -170,6 +170,7 @@ class ApiKey(TypedDict):
     prefix: str
     scope: Scope
     active: bool
+    paused_reason: str  # why the plan pauses it; "" when not paused (refused with 403 key_paused)
     created_at: str
     created_by: str | None
     expires_at: str | None
@@ -221,6 +222,7 @@ class WebhookEndpoint(TypedDict):
     pairs: list[str]
     enabled: bool
     disabled_reason: str
+    paused_reason: str  # why the plan pauses it; "" when not paused
     failing_since: str | None
     created_at: str
 
@@ -272,6 +274,7 @@ class Channel(TypedDict):
     name: str
     enabled: bool
     disabled_reason: str
+    paused_reason: str  # why the plan pauses it; "" when not paused
     config_summary: ChannelConfigSummary
     created_at: str
 
@@ -298,6 +301,7 @@ class Rule(TypedDict):
     escalate_after_minutes: int  # …this long (0: never)
     muted_until: str | None  # until then incidents open and resolve, nobody is notified
     enabled: bool
+    paused_reason: str  # why the plan pauses it; "" when not paused (not evaluated)
     created_at: str
 
 
