@@ -40,7 +40,7 @@ run: migrate
 	@$(MANAGE) load_catalog
 	@$(MANAGE) ensure_demo_user
 	@echo "Open http://$(HOST):$(PORT)/ and log in with the demo login above."
-	$(MANAGE) serve --host $(HOST) --port $(PORT) $(if $(filter devnet,$(or $(OP_NETWORK),devnet)),--devnet)
+	OP_SITE_URL=$${OP_SITE_URL:-http://$(HOST):$(PORT)} $(MANAGE) serve --host $(HOST) --port $(PORT) $(if $(filter devnet,$(or $(OP_NETWORK),devnet)),--devnet)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -29,6 +29,7 @@ def periodic_tasks(chain_intervals: dict[str, float], protocol_intervals: dict[s
         PeriodicTask("feeds.prune_observations", "apps.feeds.tasks.prune_observations", 3600),
         PeriodicTask("protocols.prune_sync_runs", "apps.protocols.tasks.prune_sync_runs", 600),
         PeriodicTask("api_keys.flush_usage", "apps.api_keys.tasks.flush_usage", 60),
+        PeriodicTask("api_keys.republish_limits", "apps.api_keys.tasks.republish_limits", 600),
         PeriodicTask("feeds.refresh_aged_states", "apps.feeds.tasks.refresh_aged_states", 5),
         PeriodicTask("alerts.deliver_webhooks", "apps.alerts.tasks.delivery.deliver_webhooks", 1),
         PeriodicTask("alerts.deliver_notices", "apps.alerts.tasks.delivery.deliver_notices", 1),

@@ -2,6 +2,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.billing.views import signup
+
 from . import views
 
 urlpatterns = [
@@ -9,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("accounts/signup/", signup, name="account_signup"),  # with a plan; before allauth's
     path("accounts/", include("allauth.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.api_keys.urls")),

@@ -18,10 +18,15 @@ def set_seat_limit(limit: SeatLimit) -> None:
     _seat_limit = limit
 
 
+def seat_limit(organization: Organization) -> int | None:
+    """How many members the plan allows (None: unlimited)."""
+    return _seat_limit(organization)
+
+
 def check_seat(organization: Organization, *, counting_invitations: bool) -> None:
     """Raise a ValidationError when one more member would not fit the plan. Open invitations
     hold a seat when inviting; when accepting, the invitation's own seat is the one taken."""
-    allowed = _seat_limit(organization)
+    allowed = seat_limit(organization)
     if allowed is None:
         return
     taken = organization.memberships.count()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.audit import selectors as audit_selectors
 from apps.audit.forms import AuditFilterForm
 
-from . import selectors, services
+from . import seats, selectors, services
 from .forms import InviteForm, OrganizationForm, RoleForm
 from .http import AuthenticatedRequest
 from .middleware import SESSION_KEY
@@ -97,6 +97,7 @@ def organization_settings(request: HttpRequest, membership: Membership) -> HttpR
             "membership": membership,
             "organization": membership.organization,
             "members": members,
+            "seats": seats.seat_limit(membership.organization),
             "invitations": selectors.open_invitations(membership.organization),
             "rename_form": rename_form,
             "invite_form": InviteForm(),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -23,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from apps.api_keys.connections import slots
+from apps.api_keys.connections import new_connection_id, slots
 from apps.api_keys.middleware import paused_message
 from apps.api_keys.models import ApiKey
 from apps.api_keys.principal import Principal, from_key, refreshed
@@ -39,6 +38,11 @@ CLOSE_TOO_MANY = 4429
 
 
 UNLIMITED_CONNECTIONS = 1_000_000
+
+
+def _cap(plan: str) -> int:
+    allowed = get_plan(plan).limits.ws_connections
+    return UNLIMITED_CONNECTIONS if allowed is None else allowed
 
 
 def _fresh_principal(raw: str) -> Principal | None:
@@ -63,9 +67,8 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
             await self._error("key_paused", paused_message(self.principal.tier))
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
-        self.connection_id: str | None = uuid.uuid4().hex
-        allowed = get_plan(self.principal.tier).limits.ws_connections
-        cap = UNLIMITED_CONNECTIONS if allowed is None else allowed
+        self.connection_id: str | None = new_connection_id()
+        cap = _cap(self.principal.tier)
         if not await slots.acquire(self.principal.organization_id, self.connection_id, cap):
             self.connection_id = None
             await self._error("too_many_connections", f"Your plan allows {cap} concurrent "
@@ -88,20 +91,34 @@ class PriceStreamConsumer(AsyncWebsocketConsumer):
     async def _beat(self, principal: Principal, connection_id: str) -> None:
         while True:
             await asyncio.sleep(settings.OP_WS_HEARTBEAT_SECONDS)
-            if not await self._key_still_valid(principal.key_id):  # revoked or expired since
+            key = await self._key_now(principal.key_id)
+            if key is None or not key.usable():  # revoked or expired since
                 await self._error("invalid_key", "The API key was revoked or has expired.")
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
-            await slots.renew(principal.organization_id, connection_id)
+            plan = key.organization.plan
+            if key.paused_reason:  # a plan change paused the key since
+                await self._error("key_paused", paused_message(plan))
+                await self.close(code=CLOSE_UNAUTHORIZED)
+                return
+            cap = _cap(plan)
+            if not await slots.renew(principal.organization_id, connection_id, cap):
+                # The plan went down: the newest connections past its cap close.
+                self.connection_id = None  # the slot is freed already
+                await self._error("too_many_connections", f"The plan now allows {cap} "
+                                  "concurrent WebSocket connections per organization; the "
+                                  "newest close.", {"limit": cap})
+                await self.close(code=CLOSE_TOO_MANY)
+                return
             await self.send(text_data=json.dumps({"type": "heartbeat",
                                                   "time": timezone.now().isoformat()}))
 
     @database_sync_to_async
-    def _key_still_valid(self, key_id: int | None) -> bool:
+    def _key_now(self, key_id: int | None) -> ApiKey | None:
+        """The key and its organization's plan as they are now (a heartbeat re-reads both)."""
         if key_id is None:  # never for a key's principal (and no row has a null id)
-            return False
-        key = ApiKey.objects.filter(pk=key_id).first()
-        return key is not None and key.usable()
+            return None
+        return ApiKey.objects.select_related("organization").filter(pk=key_id).first()
 
     def _presented_key(self) -> str:
         query = parse_qs(self.scope.get("query_string", b"").decode())

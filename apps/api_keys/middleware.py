@@ -29,7 +29,11 @@ from .throttle import Caller, Decision, Window, plan_limits
 logger = logging.getLogger(__name__)
 
 API_PATH = "/api/v1/"
-PUBLIC_PATHS = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/", "/api/v1/status")
+# Public without a key: the schema and documentation pages (prefixes: their assets and formats
+# live below them) and the availability probe's endpoint (that exact path only: its route has no
+# trailing slash or subpaths, and a prefix would let "/api/v1/status<anything>" skip the key).
+PUBLIC_PREFIXES = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/")
+PUBLIC_EXACT = frozenset({"/api/v1/status"})
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
 LATEST_PATH = re.compile(r"^/api/v1/pairs/([A-Za-z0-9._-]+)/latest$")
 _serializer = RedisSerializer()  # how the cache stored what the throttle script fetched
@@ -44,7 +48,7 @@ class ApiMiddleware:
         path = request.path_info
         if not path.startswith(API_PATH):
             return self.get_response(request)
-        if path.startswith(PUBLIC_PATHS):
+        if path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES):
             return self.gzip.process_response(request, self.get_response(request))
         raw = presented_key(request)
         principal = from_key(raw) if raw is not None else from_session(request)
@@ -98,8 +102,14 @@ class ApiMiddleware:
 
     @staticmethod
     def _hit(request: HttpRequest, principal: Principal, prefetch: str) -> Decision | None:
+        limits = plan_limits(principal.tier)
+        if principal.key_id is None:
+            # A signed-in person browsing the product's own pages is not API volume: only
+            # key calls count against (and are billed past) the monthly volume, as metering
+            # counts them.
+            limits = tuple(limit for limit in limits if not limit.period)
         caller = Caller(subjects=(principal.subject, f"org:{principal.organization_id}"),
-                        limits=plan_limits(principal.tier), key_id=principal.key_id,
+                        limits=limits, key_id=principal.key_id,
                         ip=request.META.get("REMOTE_ADDR", ""),
                         organization_id=principal.organization_id)
         try:

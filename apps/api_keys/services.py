@@ -45,6 +45,24 @@ def publish_limits(organization: Organization) -> None:
         lambda: runtime.publish_plan(organization.pk, organization.plan, paused), robust=True)
 
 
+def republish_limits(now: datetime | None = None) -> int:
+    """Publish every organization's plan and paused keys again (those with keys that count):
+    a publish lost to a Redis outage or flush is repaired, and the plan hash's TTL never runs
+    out for an organization in use. Returns how many were published."""
+    paused: dict[int, list[int]] = {}
+    organizations: dict[int, str] = {}
+    for org_id, plan, key_id, reason in (
+            ApiKey.objects.filter(revoked_at__isnull=True)
+            .exclude(expires_at__lte=now or timezone.now())
+            .values_list("organization_id", "organization__plan", "pk", "paused_reason")):
+        organizations[org_id] = plan
+        if reason:
+            paused.setdefault(org_id, []).append(key_id)
+    for org_id, plan in organizations.items():
+        runtime.publish_plan(org_id, plan, paused.get(org_id, ()))
+    return len(organizations)
+
+
 @transaction.atomic
 def create_key(organization: Organization, *, name: str, scope: str = ApiKey.Scope.READ,
                expires_at: datetime | None = None, created_by: User | None = None,

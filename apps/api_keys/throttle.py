@@ -35,6 +35,10 @@ from .usage import LAST_USED_KEY, USAGE_PREFIX, UsageBuffer, utc_hour
 REVOKED_PREFIX = "op:apikey:revoked:"
 RATE_PREFIX = "op:rl:"
 PLAN_PREFIX = "op:plan:"  # + org id: hash of plan, and a quota per limit name, and metered
+# A plan hash lapses unless republished (api_keys.republish_limits, every 10 minutes): a hash
+# left by a lost publish cannot hold old limits for long, and without it the principal's
+# (database) plan applies.
+PLAN_TTL_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,7 @@ class RedisThrottle:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(f"{PLAN_PREFIX}{organization_id}")
             pipe.hset(f"{PLAN_PREFIX}{organization_id}", mapping=fields)
+            pipe.expire(f"{PLAN_PREFIX}{organization_id}", PLAN_TTL_SECONDS)
             pipe.execute()
 
     def revoke(self, key_id: int, seconds: float) -> None:

@@ -69,7 +69,8 @@ class StripeEventAdmin(admin.ModelAdmin):
 
 @admin.register(MeterReport)
 class MeterReportAdmin(admin.ModelAdmin):
-    list_display = ("organization", "hour", "calls", "overage", "reported_at")
+    list_display = ("organization", "hour", "calls", "overage", "reported_at", "last_error")
+    list_filter = ("reported_at",)
     readonly_fields = [f.name for f in MeterReport._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -120,8 +120,17 @@ def _report_account(account: BillingAccount, closed_until: datetime, now: dateti
                 continue
         billed += report.overage
         if report.reported_at is None:
-            _send(account, report)
-            MeterReport.objects.filter(pk=report.pk).update(reported_at=timezone.now())
+            try:
+                _send(account, report)
+            except stripe.InvalidRequestError as error:
+                # Refused, not lost: this hour stays unsent and is retried next run; the
+                # hours after it are reported meanwhile (one bad event never blocks the rest).
+                logger.error("meter event %s refused by Stripe: %s", report.identifier, error)
+                MeterReport.objects.filter(pk=report.pk).update(
+                    last_error=str(error.user_message or error)[:500])
+                continue
+            MeterReport.objects.filter(pk=report.pk).update(reported_at=timezone.now(),
+                                                            last_error="")
             sent += 1
     return sent
 

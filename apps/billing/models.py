@@ -96,6 +96,9 @@ class MeterReport(models.Model):
     overage = models.BigIntegerField()
     identifier = models.CharField(max_length=100, unique=True)
     reported_at = models.DateTimeField(null=True, blank=True)
+    # Stripe refused the event (not a connection failure): kept unsent, retried every run, and
+    # shown to the operator; the hours after it are reported meanwhile.
+    last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -73,8 +73,11 @@ class Plan:
 
     @property
     def metered(self) -> bool:
-        """Calls past the included volume are billed (paid plans) rather than refused."""
-        return self.is_paid
+        """Calls past the included volume are billed rather than refused: a paid plan with
+        billing on and a metered overage Price to bill them with. Otherwise nobody would pay
+        for them, so the included volume is a hard limit (an operator without Stripe lifts it
+        with OP_TIER_LIMITS, `included_requests_per_month: null`)."""
+        return self.is_paid and settings.OP_BILLING_ENABLED and bool(overage_price_id(self.slug))
 
     @property
     def channels(self) -> list[str]:

@@ -36,6 +36,13 @@ class Usage:
     def over(self) -> bool:
         return self.allowed is not None and self.used is not None and self.used > self.allowed
 
+    @property
+    def over_note(self) -> str:
+        """What happens to what is over the limit (nothing is deleted either way)."""
+        if self.limit == "members":
+            return "over the plan: nobody was removed; no one can be invited until it fits"
+        return "over the plan: the newest are paused"
+
 
 def account_of(organization: Organization) -> BillingAccount | None:
     return BillingAccount.objects.filter(organization=organization).first()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import stripe
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -124,11 +125,14 @@ def start_checkout(organization: Organization, user: User, plan: str, interval: 
                            "from the billing page.")
     customer = ensure_customer(organization, user)
     line_items: list[dict[str, Any]] = [{"price": price, "quantity": 1}]
-    if overage_price_id(chosen.slug) and interval == "monthly":
-        # metered (no quantity) and monthly: Stripe keeps one interval per subscription
+    if overage_price_id(chosen.slug):
+        # Metered (no quantity), billed monthly in arrears on either interval: with a yearly
+        # fee that is a mixed-interval subscription, which needs flexible billing mode.
         line_items.append({"price": overage_price_id(chosen.slug)})
     subscription_data: dict[str, Any] = {
-        "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}
+        "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug},
+        # Stripe's default on current API versions; said anyway, as mixed intervals need it.
+        "billing_mode": {"type": "flexible"}}
     if chosen.trial_days and not account.had_trial:
         subscription_data["trial_period_days"] = chosen.trial_days
     params: dict[str, Any] = {
@@ -169,17 +173,35 @@ def change_plan(organization: Organization, plan: str, interval: Interval) -> Bi
                            "the subscription at the end of its period.")
     client = stripe_api.client()
     subscription = client.v1.subscriptions.retrieve(account.stripe_subscription_id).to_dict()
+    # The metered overage item stays on either interval (monthly, in arrears): moved to the
+    # new plan's overage Price, added when missing, deleted only when the new plan has none.
+    overage = overage_price_id(chosen.slug)
     items: list[dict[str, Any]] = []
+    kept_overage = False
     for item in subscription["items"]["data"]:
-        if _is_metered(item):
-            new_overage = overage_price_id(chosen.slug) if interval == "monthly" else ""
-            items.append({"id": item["id"], "price": new_overage} if new_overage
-                         else {"id": item["id"], "deleted": True})
-        else:
+        if not _is_metered(item):
             items.append({"id": item["id"], "price": price})
+        elif overage and not kept_overage:
+            items.append({"id": item["id"], "price": overage})
+            kept_overage = True
+        else:  # no overage on the new plan, or a second metered item (one Price per item)
+            items.append({"id": item["id"], "deleted": True})
+    if overage and not kept_overage:
+        items.append({"price": overage})
+    mode = (subscription.get("billing_mode") or {}).get("type", "classic")
+    if mode == "classic" and overage and interval != "monthly":
+        # A yearly fee with the monthly metered Price mixes intervals, which classic billing
+        # mode refuses: the subscription moves to flexible first (one way, as Stripe allows).
+        client.v1.subscriptions.migrate(account.stripe_subscription_id,
+                                        params={"billing_mode": {"type": "flexible"}})
+        logger.info("subscription %s migrated to flexible billing mode for mixed intervals",
+                    account.stripe_subscription_id)
+    # Whatever cancellation was scheduled is undone, the way it was set.
+    uncancel: dict[str, Any] = ({"cancel_at": ""} if subscription.get("cancel_at")
+                                and not subscription.get("cancel_at_period_end")
+                                else {"cancel_at_period_end": False})
     updated = client.v1.subscriptions.update(account.stripe_subscription_id, params={  # type: ignore[arg-type]  # built as a dict
-        "items": items, "proration_behavior": "create_prorations",
-        "cancel_at_period_end": False,
+        "items": items, "proration_behavior": "create_prorations", **uncancel,
         "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}).to_dict()
     record(organization.pk, "billing.subscription_changed", target=organization,
            before={"plan": account.subscribed_plan, "interval": account.interval},
@@ -189,12 +211,25 @@ def change_plan(organization: Organization, plan: str, interval: Interval) -> Bi
 
 
 def cancel_at_period_end(organization: Organization, cancel: bool = True) -> BillingAccount:
-    """Go back to Free when the paid period ends (or undo that)."""
+    """Go back to Free when the paid period ends (or undo that). On mixed intervals (a yearly
+    fee, the monthly metered item) Stripe's cancel_at_period_end would end the subscription
+    at the earliest item's period end, a month into the paid year: `cancel_at=max_period_end`
+    ends it with the period paid for instead (`cancel_at=""` undoes that)."""
     account = account_for(organization)
     if not account.stripe_subscription_id or account.status not in LIVE:
         raise BillingError("There is no subscription to cancel.")
-    updated = stripe_api.client().v1.subscriptions.update(
-        account.stripe_subscription_id, params={"cancel_at_period_end": cancel}).to_dict()
+    client = stripe_api.client()
+    subscription = client.v1.subscriptions.retrieve(account.stripe_subscription_id).to_dict()
+    mixed = _mixed_periods(subscription)
+    params: dict[str, Any]
+    if cancel:
+        params = {"cancel_at": "max_period_end"} if mixed else {"cancel_at_period_end": True}
+    elif subscription.get("cancel_at") and not subscription.get("cancel_at_period_end"):
+        params = {"cancel_at": ""}  # a cancel_at (ours on mixed intervals) is unset
+    else:
+        params = {"cancel_at_period_end": False}
+    updated = client.v1.subscriptions.update(
+        account.stripe_subscription_id, params=params).to_dict()  # type: ignore[arg-type]  # built as a dict
     record(organization.pk, "billing.cancel_at_period_end" if cancel else "billing.cancel_undone",
            target=organization, before={"cancel_at_period_end": account.cancel_at_period_end},
            after={"cancel_at_period_end": cancel})
@@ -223,10 +258,43 @@ def refresh_account(account: BillingAccount, now: datetime | None = None) -> Bil
         return forget_customer(account, now=now)
     subscriptions = [s.to_dict() for s in client.v1.subscriptions.list(
         params={"customer": account.stripe_customer_id, "status": "all", "limit": 20}).data]
-    live = [s for s in subscriptions if s["status"] in LIVE]
-    current = max(live or subscriptions, key=lambda s: s["created"], default=None)
+    current = max(subscriptions, key=_standing, default=None)
+    live = [s["id"] for s in subscriptions if s["status"] in PAYING]
+    if len(live) > 1:  # e.g. two checkouts completed in two tabs: both charge the customer
+        logger.error("customer %s has %d paying subscriptions (%s); mirroring %s — cancel the "
+                     "others in Stripe", account.stripe_customer_id, len(live), ", ".join(live),
+                     current["id"] if current else "none")
+    if current is not None and current["status"] in LIVE and current.get("cancel_at_period_end") \
+            and _mixed_periods(current):
+        # Cancelled "at period end" elsewhere (the Customer Portal): on mixed intervals that
+        # would end a paid year at the metered item's month end; end it with the year instead.
+        current = client.v1.subscriptions.update(
+            current["id"], params={"cancel_at": "max_period_end"}).to_dict()
+        logger.info("subscription %s: cancel at period end moved to the paid period's end",
+                    current["id"])
     sync_subscription(account, current, now=now)
     return account
+
+
+def _mixed_periods(subscription: dict[str, Any]) -> bool:
+    """Items renewing at different times (a yearly fee and the monthly metered item)."""
+    return len({i.get("current_period_end") for i in subscription["items"]["data"]}) > 1
+
+
+# How much a subscription's status stands for the organization's plan, best first: paid for,
+# then owed (dunning), then not yet paid (an abandoned checkout's `incomplete`), then ended.
+_STATUS_STANDING = {"active": 4, "trialing": 4, "past_due": 3, "unpaid": 2, "paused": 2,
+                    "incomplete": 1}
+
+
+def _standing(subscription: dict[str, Any]) -> tuple[int, int, int]:
+    """Which of a customer's subscriptions is the organization's: the best status, then the
+    dearest plan (two paying ones: the customer gets what they pay most for), then the newest."""
+    found = next((plan_for_price(i["price"]["id"]) for i in subscription["items"]["data"]
+                  if not _is_metered(i)), None)
+    price = found[0].monthly_price if found else Decimal(0)
+    return (_STATUS_STANDING.get(subscription["status"], 0), int(price * 100),
+            subscription["created"])
 
 
 def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | None,
@@ -251,14 +319,17 @@ def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | No
         account.interval = found[1] if found else ""
         account.current_period_start = _timestamp(period_from.get("current_period_start"))
         account.current_period_end = _timestamp(period_from.get("current_period_end"))
-        account.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+        # "will cancel": at the period end, or at a set time (cancel_at, as mixed intervals
+        # use; the billing page's period end stays the plan's item's)
+        account.cancel_at_period_end = bool(subscription.get("cancel_at_period_end")
+                                            or subscription.get("cancel_at"))
         account.trial_end = _timestamp(subscription.get("trial_end"))
         account.had_trial = account.had_trial or bool(subscription.get("trial_end"))
         if found is None and base:
             logger.error("subscription %s has price %s, which no plan stands for "
                          "(OP_STRIPE_PRICE_*)", subscription["id"], base[0]["price"]["id"])
     if account.status == SubscriptionStatus.PAST_DUE:
-        account.past_due_since = account.past_due_since or now
+        account.past_due_since = account.past_due_since or _unpaid_since(subscription, now)
     else:
         account.past_due_since = account.dunning_notified_at = None
     account.synced_at = now
@@ -275,6 +346,23 @@ def sync_subscription(account: BillingAccount, subscription: dict[str, Any] | No
         _tell_owners(account, "billing/email/payment_restored.txt",
                      f"Payment received for {organization.name}: your plan is back")
     return account
+
+
+def _unpaid_since(subscription: dict[str, Any] | None, now: datetime) -> datetime:
+    """When the unpaid invoice was finalized (its first charge failed soon after): the grace
+    period counts from then, even when the webhook saying so came late or never (a
+    reconcile found it). `now` when Stripe cannot tell."""
+    latest = (subscription or {}).get("latest_invoice")
+    if isinstance(latest, str) and latest:
+        try:
+            latest = stripe_api.client().v1.invoices.retrieve(latest).to_dict()
+        except stripe.StripeError:
+            logger.warning("could not read invoice %s; the grace period starts now", latest)
+            return now
+    if not isinstance(latest, dict) or latest.get("status") != "open":
+        return now
+    finalized = (latest.get("status_transitions") or {}).get("finalized_at")
+    return min(now, _timestamp(finalized or latest.get("created")) or now)
 
 
 def forget_customer(account: BillingAccount, now: datetime | None = None) -> BillingAccount:

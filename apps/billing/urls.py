@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("pricing/", views.pricing, name="pricing"),
+    path("billing/start/", views.start, name="billing_start"),
     path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orgs/<slug:slug>/billing/", views.billing_page, name="billing"),
     path("orgs/<slug:slug>/billing/checkout/", views.checkout, name="billing_checkout"),

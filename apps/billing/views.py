@@ -8,9 +8,11 @@ from functools import wraps
 from typing import cast
 
 import stripe
+from allauth.account.views import SignupView
 from celery import current_app
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,12 +20,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Membership, User
+from apps.accounts.models import Membership, Role, User
 from apps.accounts.permissions import Action, can, require
 from apps.accounts.views import organization_member_required
 from apps.common.enqueue import enqueue
 
 from . import selectors, services, stripe_api, webhooks
+from .forms import PlanSignupForm, parse_choice
 from .plans import INTERVALS, Interval, get_plan, plans, price_id
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,51 @@ def pricing(request: HttpRequest) -> HttpResponse:
         "membership": membership,
         "can_buy": membership is not None and can(membership, Action.MANAGE_BILLING),
     })
+
+
+class PlanSignupView(SignupView):
+    """allauth's sign-up, starting on the plan the pricing page's link chose; a paid choice
+    goes on to its Checkout (an invitation's `next` still wins: that user joins a team)."""
+
+    chosen: tuple[str, Interval] | None = None
+
+    def get_initial(self) -> dict:
+        initial = super().get_initial()
+        wanted = f"{self.request.GET.get('plan', '')}:{self.request.GET.get('interval', 'monthly')}"
+        if parse_choice(wanted):
+            initial["plan"] = wanted
+        return initial
+
+    def form_valid(self, form: PlanSignupForm) -> HttpResponse:
+        self.chosen = form.chosen_plan()
+        return super().form_valid(form)
+
+    def get_default_success_url(self) -> str | None:  # used when no `next` was given
+        if self.chosen is not None:
+            plan, interval = self.chosen
+            return f"{reverse('billing_start')}?plan={plan}&interval={interval}"
+        return cast(str | None, super().get_default_success_url())
+
+
+signup = PlanSignupView.as_view()
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Straight from sign-up (or the pricing page) to a paid plan's Checkout: the chosen plan,
+    and a button per organization the user owns (a new user has one, their own)."""
+    _require_billing()
+    chosen = parse_choice(f"{request.GET.get('plan', '')}:{request.GET.get('interval', '')}")
+    if chosen is None:
+        messages.error(request, "Choose a plan that is for sale.")
+        return redirect("pricing")
+    plan, interval = chosen
+    owned = [m for m in Membership.objects.select_related("organization")
+             .filter(user=cast(User, request.user), role=Role.OWNER).order_by("created_at")]
+    return render(request, "billing/start.html", {
+        "plan": get_plan(plan), "interval": interval, "price": get_plan(plan).price(interval),
+        "owned": [(m, selectors.account_of(m.organization)) for m in owned],
+        "reachable": stripe_api.enabled(), "live_statuses": sorted(services.LIVE)})
 
 
 @organization_member_required

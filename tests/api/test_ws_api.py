@@ -170,6 +170,37 @@ async def test_connections_per_organization_are_capped_by_the_plan(settings):
     await fourth.disconnect()
 
 
+async def test_a_downgrade_closes_the_newest_connections_past_the_new_cap(settings):
+    from apps.billing.services import set_plan
+
+    settings.OP_TIER_LIMITS = {"free": {"ws_connections": 1}}
+    settings.OP_WS_HEARTBEAT_SECONDS = 0.05  # each heartbeat re-reads the plan
+    raw, _, organization = await world(plan="pro")
+    first, second = (await connect(raw))[0], (await connect(raw))[0]
+    await database_sync_to_async(set_plan)(organization, "free")
+    refused = await second.receive_json_from(timeout=2)
+    while refused["type"] == "heartbeat":  # one may have been on its way
+        refused = await second.receive_json_from(timeout=2)
+    assert refused["code"] == "too_many_connections" and refused["details"]["limit"] == 1
+    assert (await second.receive_output(2))["code"] == 4429
+    assert (await first.receive_json_from(timeout=2))["type"] == "heartbeat"  # the oldest stays
+    await first.disconnect()
+
+
+@pytest.mark.redis
+async def test_a_renewal_past_a_lowered_cap_frees_the_newest_slot_across_instances(settings):
+    from apps.api_keys.connections import ConnectionSlots, new_connection_id
+
+    one, two = ConnectionSlots(), ConnectionSlots()
+    org = 20_000_000 + id(one) % 1_000_000
+    old, new = new_connection_id(), new_connection_id()
+    assert await one.acquire(org, old, 2) and await two.acquire(org, new, 2)
+    assert not await two.renew(org, new, 1)  # the newest goes
+    assert await one.renew(org, old, 1)  # the oldest stays
+    assert await two.acquire(org, new_connection_id(), 2)  # its slot was freed
+    await one.release(org, old)
+
+
 @pytest.mark.redis
 async def test_the_cap_holds_across_instances_and_lapses_for_a_crashed_one(settings):
     from apps.api_keys.connections import ConnectionSlots

@@ -23,6 +23,7 @@ from apps.audit.models import AuditEvent
 from apps.billing import metering, services
 from apps.billing.models import BillingAccount, MeterReport, StripeEvent
 from apps.billing.plans import get_plan
+from apps.devnet.stripe.objects import add_interval
 from tests.factories import MembershipFactory
 
 WEBHOOK = "/billing/stripe/webhook/"
@@ -434,3 +435,200 @@ def test_a_yearly_plans_included_volume_is_per_month_from_the_anniversary():
     assert metering.usage_month_start(anchor, datetime(2026, 3, 31, 11, tzinfo=UTC)) == \
         datetime(2026, 3, 31, 10, tzinfo=UTC)
     assert metering.usage_month_start(anchor, anchor) == anchor
+
+
+# --- yearly plans: a yearly fee and the monthly metered overage on one subscription ----------
+def _yearly_subscribed(client, tenants, stripe_double, stripe_clock, *,
+                       hours_ago: int = 0) -> tuple[BillingAccount, dict]:
+    """Pro yearly through Checkout on the double, its trial over: every item's period began
+    `hours_ago` hours ago, on the hour. Returns the mirrored account and the double's own
+    subscription (it changes in place as the double acts)."""
+    start = metering.floor_hour(timezone.now()) - timedelta(hours=hours_ago)
+    stripe_clock.at = start.timestamp()
+    session_id = _checkout(client, tenants, interval="yearly")
+    stripe_double.complete_checkout(session_id)
+    subscription = stripe_double.subscriptions[
+        stripe_double.checkout_sessions[session_id]["subscription"]]
+    stripe_double.end_trial(subscription["id"])
+    stripe_clock.at = None  # events are signed with the double's time: now again
+    stripe_double.flush()
+    return BillingAccount.objects.get(organization=tenants["org"]), subscription
+
+
+def _items(subscription: dict) -> tuple[dict, dict]:
+    """(the licensed item, the metered item)."""
+    items = subscription["items"]["data"]
+    licensed = [i for i in items if i["price"]["recurring"]["usage_type"] == "licensed"]
+    metered = [i for i in items if i["price"]["recurring"]["usage_type"] == "metered"]
+    assert len(licensed) == len(metered) == 1, items
+    return licensed[0], metered[0]
+
+
+def test_a_yearly_pro_checkout_gets_a_yearly_fee_and_a_monthly_metered_item(
+        client, tenants, stripe_double, stripe_clock):
+    account, subscription = _yearly_subscribed(client, tenants, stripe_double, stripe_clock)
+    session = next(iter(stripe_double._checkout.values()))
+    assert session.billing_mode == "flexible"  # asked for explicitly
+    assert [price for price, _ in session.line_items] == [
+        settings.OP_STRIPE_PRICES["pro_yearly"], settings.OP_STRIPE_PRICES["pro_overage"]]
+    assert subscription["billing_mode"]["type"] == "flexible"
+    fee, metered = _items(subscription)
+    assert fee["price"]["id"] == settings.OP_STRIPE_PRICES["pro_yearly"]
+    assert fee["current_period_end"] == add_interval(fee["current_period_start"], "year")
+    assert metered["price"]["id"] == settings.OP_STRIPE_PRICES["pro_overage"]
+    assert metered["current_period_end"] == add_interval(metered["current_period_start"],
+                                                         "month")
+    tenants["org"].refresh_from_db()
+    assert tenants["org"].plan == "pro" and get_plan("pro").metered
+    assert (account.subscribed_plan, account.interval, account.status) == ("pro", "yearly",
+                                                                          "active")
+    # the billing page's period is the plan's (the year), not the metered item's month
+    assert account.current_period_end == datetime.fromtimestamp(fee["current_period_end"],
+                                                                tz=UTC)
+
+
+def test_overage_on_a_yearly_plan_is_reported_as_meter_events_its_metered_item_bills(
+        client, tenants, stripe_double, settings):
+    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 100}}
+    stripe_double.complete_checkout(_checkout(client, tenants, interval="yearly"))
+    stripe_double.flush()
+    account = BillingAccount.objects.get(organization=tenants["org"])
+    assert account.interval == "yearly"
+    key, _ = create_key(tenants["org"], name="desk")
+    now = timezone.now()
+    start = metering.floor_hour(now) - timedelta(hours=5)
+    account.current_period_start = start
+    account.save()
+    _hourly(tenants["org"], key, start, [60, 30, 40, 50])  # 100 included: 30 + 50 over
+    assert metering.report_overage(now=now) == 2
+    assert stripe_double.meter_usage(account.stripe_customer_id) == 80
+    # and the subscription has the item that bills that meter's usage
+    _, metered = _items(stripe_double.subscriptions[account.stripe_subscription_id])
+    event = stripe_double.meter_events[0]["event_name"]
+    assert stripe_double.specs[metered["price"]["id"]].meter_event == event
+
+
+def test_a_yearly_plans_overage_is_invoiced_at_the_monthly_renewal_and_its_year_goes_on(
+        client, tenants, stripe_double, stripe_clock, settings):
+    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 100}}
+    account, subscription = _yearly_subscribed(client, tenants, stripe_double, stripe_clock,
+                                               hours_ago=3)
+    key, _ = create_key(tenants["org"], name="desk")
+    assert account.current_period_start is not None
+    _hourly(tenants["org"], key, account.current_period_start, [60, 30, 5010])  # 5,000 over
+    assert metering.report_overage(
+        now=metering.floor_hour(timezone.now()) + timedelta(minutes=10)) == 1
+    fee, metered = _items(subscription)
+    year = (fee["current_period_start"], fee["current_period_end"])
+    month_end = metered["current_period_end"]
+    stripe_double.renew(subscription["id"])  # the metered item's month ends first
+    stripe_double.flush()
+    invoice = stripe_double.invoices[subscription["latest_invoice"]]
+    lines = [(line["parent"]["subscription_item_details"]["subscription_item"], line["amount"])
+             for line in invoice["lines"]["data"]]
+    assert lines == [(metered["id"], 100)]  # 5,000 calls at 0.02 cents; no yearly fee again
+    assert invoice["status"] == "paid" and invoice["billing_reason"] == "subscription_cycle"
+    assert (fee["current_period_start"], fee["current_period_end"]) == year
+    assert (metered["current_period_start"], metered["current_period_end"]) == (
+        month_end, add_interval(month_end, "month"))
+    account.refresh_from_db()
+    assert account.status == "active" and account.interval == "yearly"
+    assert account.current_period_end == datetime.fromtimestamp(year[1], tz=UTC)
+
+
+def test_cancelling_a_yearly_subscription_at_period_end_keeps_it_until_the_years_end(
+        client, tenants, stripe_double, stripe_clock):
+    account, subscription = _yearly_subscribed(client, tenants, stripe_double, stripe_clock)
+    fee, metered = _items(subscription)
+    year_end = fee["current_period_end"]
+    assert metered["current_period_end"] < year_end
+    url = reverse("billing_cancel", args=[tenants["org"].slug])
+    client.post(url)
+    assert subscription["cancel_at"] == year_end  # max_period_end, not the metered month's end
+    assert not subscription["cancel_at_period_end"]
+    account.refresh_from_db()
+    assert account.cancel_at_period_end  # mirrored from cancel_at
+    assert account.current_period_end == datetime.fromtimestamp(year_end, tz=UTC)
+    client.post(url, {"undo": "1"})
+    account.refresh_from_db()
+    assert subscription["cancel_at"] is None and not account.cancel_at_period_end
+    client.post(url)
+    renewals = 0
+    while subscription["status"] != "canceled":
+        stripe_double.renew(subscription["id"])
+        renewals += 1
+        stripe_double.flush()
+        tenants["org"].refresh_from_db()
+        assert tenants["org"].plan == ("pro" if renewals < 12 else "free"), renewals
+    assert renewals == 12  # eleven monthly renewals of the metered item, then the year ends
+    assert subscription["ended_at"] == year_end
+
+
+def test_a_yearly_subscription_cancelled_in_the_portal_also_ends_with_the_year(
+        client, tenants, stripe_double, stripe_clock):
+    account, subscription = _yearly_subscribed(client, tenants, stripe_double, stripe_clock)
+    fee, _ = _items(subscription)
+    # the portal's "cancel at period end": on mixed intervals Stripe would end it in a month
+    stripe_double._update(subscription, {"cancel_at_period_end": "true"})
+    stripe_double.flush()  # the update's webhook: the app re-reads and corrects it
+    assert subscription["cancel_at"] == fee["current_period_end"]
+    assert not subscription["cancel_at_period_end"]
+    account.refresh_from_db()
+    assert account.cancel_at_period_end
+
+
+def test_change_plan_from_monthly_to_yearly_keeps_the_metered_item(client, tenants,
+                                                                    stripe_double):
+    account = _subscribed(client, tenants, stripe_double)  # Pro, monthly
+    subscription = stripe_double.subscriptions[account.stripe_subscription_id]
+    _, metered = _items(subscription)
+    client.post(reverse("billing_change", args=[tenants["org"].slug]),
+                {"plan": "pro", "interval": "yearly"})
+    fee, kept = _items(subscription)
+    assert fee["price"]["id"] == settings.OP_STRIPE_PRICES["pro_yearly"]
+    assert (kept["id"], kept["price"]["id"]) == (metered["id"],
+                                                 settings.OP_STRIPE_PRICES["pro_overage"])
+    assert fee["current_period_end"] == add_interval(fee["current_period_start"], "year")
+    assert kept["current_period_end"] == add_interval(kept["current_period_start"], "month")
+    client.post(reverse("billing_change", args=[tenants["org"].slug]),
+                {"plan": "enterprise", "interval": "yearly"})
+    fee, moved = _items(subscription)
+    assert (moved["id"], moved["price"]["id"]) == (
+        metered["id"], settings.OP_STRIPE_PRICES["enterprise_overage"])
+    account.refresh_from_db()
+    assert (account.subscribed_plan, account.interval) == ("enterprise", "yearly")
+
+
+def test_a_change_to_a_plan_without_an_overage_price_drops_the_metered_item(
+        client, tenants, stripe_double, settings):
+    account = _subscribed(client, tenants, stripe_double)
+    settings.OP_STRIPE_PRICES = {**settings.OP_STRIPE_PRICES, "enterprise_overage": ""}
+    services.change_plan(tenants["org"], "enterprise", "yearly")
+    items = stripe_double.subscriptions[account.stripe_subscription_id]["items"]["data"]
+    assert [i["price"]["id"] for i in items] == [settings.OP_STRIPE_PRICES["enterprise_yearly"]]
+
+
+def test_a_classic_yearly_subscription_without_the_metered_item_gets_it_on_a_change(
+        client, tenants, stripe_double):
+    from apps.billing import stripe_api
+
+    # as subscriptions made before the metered item was added to yearly plans: classic mode
+    customer = services.ensure_customer(tenants["org"], tenants["owner"])
+    session = stripe_api.client().v1.checkout.sessions.create(params={
+        "mode": "subscription", "customer": customer,
+        "client_reference_id": str(tenants["org"].pk), "success_url": "http://testserver/ok",
+        "line_items": [{"price": settings.OP_STRIPE_PRICES["pro_yearly"], "quantity": 1}],
+        "subscription_data": {"billing_mode": {"type": "classic"}}})
+    stripe_double.complete_checkout(session.id)
+    stripe_double.flush()
+    account = BillingAccount.objects.get(organization=tenants["org"])
+    subscription = stripe_double.subscriptions[account.stripe_subscription_id]
+    assert subscription["billing_mode"]["type"] == "classic"
+    services.change_plan(tenants["org"], "enterprise", "yearly")
+    assert subscription["billing_mode"]["type"] == "flexible"  # migrated: classic refuses
+    fee, metered = _items(subscription)
+    assert (fee["price"]["id"], metered["price"]["id"]) == (
+        settings.OP_STRIPE_PRICES["enterprise_yearly"],
+        settings.OP_STRIPE_PRICES["enterprise_overage"])
+    account.refresh_from_db()
+    assert (account.subscribed_plan, account.interval) == ("enterprise", "yearly")
