@@ -3,7 +3,6 @@ closes its open incidents exactly as a disabled one does and starts afresh when 
 API and the pages say why each one is paused."""
 import json
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -16,6 +15,7 @@ from apps.alerts.services.rules import create_rule, update_rule
 from apps.alerts.services.webhooks import create_endpoint
 from apps.api_keys.services import create_key
 from apps.billing.services import set_plan
+from tests.alerts.paused import paused_reasons
 from tests.api.conftest import _fresh_api_state, bearer  # noqa: F401 (autouse: no rate limits)
 
 T0 = timezone.now().replace(microsecond=0)
@@ -134,37 +134,6 @@ def test_the_api_shows_why_the_plan_paused_a_rule_an_endpoint_and_a_channel(clie
     set_plan(org, "pro")
     assert set(reasons("alerts/rules").values()) == set(reasons("alerts/channels").values()) == \
         set(reasons("webhooks").values()) == {""}
-
-
-class _PausedReasons(HTMLParser):
-    """The text of each element whose class includes `paused-reason` (a real element: not text
-    that only looks like one, e.g. inside another tag's attribute)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-        self._depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._depth:
-            self._depth += 1
-        elif "paused-reason" in (dict(attrs).get("class") or "").split():
-            self._depth = 1
-            self.found.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._depth:
-            self._depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self._depth:
-            self.found[-1] += data
-
-
-def paused_reasons(html: str) -> list[str]:
-    parser = _PausedReasons()
-    parser.feed(html)
-    return [text.strip() for text in parser.found]
 
 
 @pytest.mark.parametrize(("page", "reason"), [

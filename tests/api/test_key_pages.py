@@ -315,3 +315,16 @@ def test_the_page_does_not_query_per_key(client, tenants, django_assert_max_num_
     client.post(rotate_url(tenants["org"], key))
     with django_assert_max_num_queries(10):
         assert client.get(page_url(tenants["org"])).status_code == 200
+
+
+def test_the_page_shows_why_the_plan_paused_a_key(client, tenants):
+    from apps.billing.limits import over_limit
+    from tests.alerts.paused import paused_reasons
+
+    set_plan(tenants["org"], "pro")
+    for n in range(3):
+        create_key(tenants["org"], name=f"k{n}", created_by=tenants["owner"])
+    set_plan(tenants["org"], "free")
+    client.force_login(tenants["owner"])
+    page = client.get(page_url(tenants["org"])).content.decode()
+    assert paused_reasons(page) == [over_limit(tenants["org"], "api_keys")]

@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.api_keys import keys
 from apps.api_keys.models import ApiKey
 from apps.api_keys.services import create_key, revoke_key, rotate_key
+from apps.billing.limits import over_limit
 from apps.billing.services import set_plan
 
 from .conftest import bearer
@@ -190,3 +191,24 @@ def test_a_key_manages_only_itself_and_the_keys_it_created(client, tenants, writ
     assert not ApiKey.objects.get(pk=child["id"]).usable()
     other.refresh_from_db()
     assert other.usable()
+
+
+def test_the_api_shows_why_the_plan_paused_a_key(client, tenants, write_key):
+    set_plan(tenants["org"], "pro")
+    key, raw = write_key  # the oldest: Free keeps it running
+    second, _ = create_key(tenants["org"], name="second")
+    third, _ = create_key(tenants["org"], name="third")
+    set_plan(tenants["org"], "free")  # two keys: the newest is paused, not revoked
+
+    def reasons() -> dict[int, str]:
+        listed = client.get("/api/v1/keys", **bearer(raw))
+        assert listed.status_code == 200
+        return {k["id"]: k["paused_reason"] for k in listed.json()["results"]}
+
+    paused = over_limit(tenants["org"], "api_keys")  # billing's wording: "Paused: the Free plan…"
+    assert paused.startswith("Paused: the Free plan allows 2 ")
+    assert reasons() == {key.pk: "", second.pk: "", third.pk: paused}
+    shown = client.get(f"/api/v1/keys/{third.pk}", **bearer(raw)).json()
+    assert (shown["paused_reason"], shown["active"]) == (paused, True)  # usable once it fits
+    set_plan(tenants["org"], "pro")
+    assert set(reasons().values()) == {""}
