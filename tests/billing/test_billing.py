@@ -283,15 +283,23 @@ def _hourly(org, key, start: datetime, calls: list[int]) -> None:
                                 calls=count, response_bytes=0)
 
 
-def test_overage_is_reported_once_per_closed_hour_even_when_the_task_runs_twice(
-        client, tenants, stripe_double, settings):
-    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 100}}
+def _metered(client, tenants, stripe_double, settings, *, included: int, hours_ago: int):
+    """Pro through Checkout with `included` calls a month, a key, and a billing period that
+    began `hours_ago` hours ago on the hour: (account, key, now, the period's start)."""
+    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": included}}
     account = _subscribed(client, tenants, stripe_double)
     key, _ = create_key(tenants["org"], name="desk")
     now = timezone.now()
-    start = metering.floor_hour(now) - timedelta(hours=5)
-    account.current_period_start = start  # a period that began five hours ago
+    start = metering.floor_hour(now) - timedelta(hours=hours_ago)
+    account.current_period_start = start
     account.save()
+    return account, key, now, start
+
+
+def test_overage_is_reported_once_per_closed_hour_even_when_the_task_runs_twice(
+        client, tenants, stripe_double, settings):
+    account, key, now, start = _metered(client, tenants, stripe_double, settings,
+                                        included=100, hours_ago=5)
     _hourly(tenants["org"], key, start, [60, 30, 40, 50])  # 100 included: 30 + 50 over
     assert metering.report_overage(now=now) == 2
     assert metering.report_overage(now=now) == 0  # again: nothing new
@@ -302,13 +310,8 @@ def test_overage_is_reported_once_per_closed_hour_even_when_the_task_runs_twice(
 
 def test_a_report_that_died_after_sending_is_resent_with_the_same_identifier(
         client, tenants, stripe_double, settings):
-    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
-    account = _subscribed(client, tenants, stripe_double)
-    key, _ = create_key(tenants["org"], name="desk")
-    now = timezone.now()
-    start = metering.floor_hour(now) - timedelta(hours=2)
-    account.current_period_start = start
-    account.save()
+    account, key, now, start = _metered(client, tenants, stripe_double, settings,
+                                        included=10, hours_ago=2)
     _hourly(tenants["org"], key, start, [25])
     metering.report_overage(now=now)
     MeterReport.objects.update(reported_at=None)  # as if the run died before marking it
@@ -413,13 +416,8 @@ def test_deleting_a_rule_resumes_a_paused_one(tenants):
 
 def test_calls_counted_late_for_a_reported_hour_are_billed_with_the_next(
         client, tenants, stripe_double, settings):
-    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
-    account = _subscribed(client, tenants, stripe_double)
-    key, _ = create_key(tenants["org"], name="desk")
-    now = timezone.now()
-    start = metering.floor_hour(now) - timedelta(hours=3)
-    account.current_period_start = start
-    account.save()
+    account, key, now, start = _metered(client, tenants, stripe_double, settings,
+                                        included=10, hours_ago=3)
     _hourly(tenants["org"], key, start, [15])
     metering.report_overage(now=now - timedelta(hours=1))  # reports hour one: 5 over
     ApiUsage.objects.filter(hour=start).update(calls=20)  # five more arrive for it, late

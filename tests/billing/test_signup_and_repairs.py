@@ -14,7 +14,7 @@ from apps.api_keys.throttle import PLAN_PREFIX, PLAN_TTL_SECONDS, plan_limits
 from apps.billing import metering, services
 from apps.billing.models import MeterReport
 from apps.billing.plans import get_plan
-from tests.billing.test_billing import _hourly, _subscribed
+from tests.billing.test_billing import _hourly, _metered, _subscribed
 
 NEW_USER = {"email": "new@example.com", "password1": "Correct-horse-9",
             "password2": "Correct-horse-9"}
@@ -125,13 +125,8 @@ def test_a_refused_meter_event_is_kept_and_does_not_block_the_hours_after_it(
         client, tenants, stripe_double, settings, monkeypatch):
     import stripe
 
-    settings.OP_TIER_LIMITS = {"pro": {"included_requests_per_month": 10}}
-    account = _subscribed(client, tenants, stripe_double)
-    key, _ = create_key(tenants["org"], name="desk")
-    now = timezone.now()
-    start = metering.floor_hour(now) - timedelta(hours=3)
-    account.current_period_start = start
-    account.save()
+    account, key, now, start = _metered(client, tenants, stripe_double, settings,
+                                        included=10, hours_ago=3)
     _hourly(tenants["org"], key, start, [15, 5])  # 5 over, then 5 more
     original = metering._send
     first_hour = metering.identifier(tenants["org"].pk, start)
