@@ -196,12 +196,8 @@ def change_plan(organization: Organization, plan: str, interval: Interval) -> Bi
                                         params={"billing_mode": {"type": "flexible"}})
         logger.info("subscription %s migrated to flexible billing mode for mixed intervals",
                     account.stripe_subscription_id)
-    # Whatever cancellation was scheduled is undone, the way it was set.
-    uncancel: dict[str, Any] = ({"cancel_at": ""} if subscription.get("cancel_at")
-                                and not subscription.get("cancel_at_period_end")
-                                else {"cancel_at_period_end": False})
     updated = client.v1.subscriptions.update(account.stripe_subscription_id, params={  # type: ignore[arg-type]  # built as a dict
-        "items": items, "proration_behavior": "create_prorations", **uncancel,
+        "items": items, "proration_behavior": "create_prorations", **_uncancel(subscription),
         "metadata": {"organization_id": str(organization.pk), "plan": chosen.slug}}).to_dict()
     record(organization.pk, "billing.subscription_changed", target=organization,
            before={"plan": account.subscribed_plan, "interval": account.interval},
@@ -220,14 +216,9 @@ def cancel_at_period_end(organization: Organization, cancel: bool = True) -> Bil
         raise BillingError("There is no subscription to cancel.")
     client = stripe_api.client()
     subscription = client.v1.subscriptions.retrieve(account.stripe_subscription_id).to_dict()
-    mixed = _mixed_periods(subscription)
-    params: dict[str, Any]
-    if cancel:
-        params = {"cancel_at": "max_period_end"} if mixed else {"cancel_at_period_end": True}
-    elif subscription.get("cancel_at") and not subscription.get("cancel_at_period_end"):
-        params = {"cancel_at": ""}  # a cancel_at (ours on mixed intervals) is unset
-    else:
-        params = {"cancel_at_period_end": False}
+    params: dict[str, Any] = _uncancel(subscription) if not cancel else (
+        {"cancel_at": "max_period_end"} if _mixed_periods(subscription)
+        else {"cancel_at_period_end": True})
     updated = client.v1.subscriptions.update(
         account.stripe_subscription_id, params=params).to_dict()  # type: ignore[arg-type]  # built as a dict
     record(organization.pk, "billing.cancel_at_period_end" if cancel else "billing.cancel_undone",
@@ -235,6 +226,14 @@ def cancel_at_period_end(organization: Organization, cancel: bool = True) -> Bil
            after={"cancel_at_period_end": cancel})
     sync_subscription(account, updated)
     return account
+
+
+def _uncancel(subscription: dict[str, Any]) -> dict[str, Any]:
+    """The update undoing a scheduled cancellation the way it was set: a `cancel_at` on its own
+    (ours on mixed intervals) is unset, otherwise `cancel_at_period_end` is turned off."""
+    if subscription.get("cancel_at") and not subscription.get("cancel_at_period_end"):
+        return {"cancel_at": ""}
+    return {"cancel_at_period_end": False}
 
 
 # --- the subscription's mirror ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 operators post on /status/, and the SLA credits granted to enterprise organizations."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
@@ -134,6 +134,11 @@ class SlaMonth(models.Model):
         return f"{self.month:%Y-%m}: {self.availability} %"
 
 
+def next_month(month: date) -> date:
+    """The first day of the month after the one `month` is in."""
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 class SlaCredit(models.Model):
     """An enterprise organization's credit for a month below the SLA, pro-rated by the minutes
     of the month it was on Enterprise, applied to its Stripe customer balance (applied_at null:
@@ -164,8 +169,7 @@ class SlaCredit(models.Model):
 
     @property
     def month_minutes(self) -> int:
-        following = (self.month.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return (following - self.month).days * 24 * 60
+        return (next_month(self.month) - self.month).days * 24 * 60
 
     @property
     def prorated(self) -> bool:

@@ -21,7 +21,7 @@ from apps.billing.plans import INTERVALS, Interval, get_plan
 from apps.billing.stripe_api import StripeError
 
 from .availability import MINUTE, day_start, floor_minute
-from .models import ComponentDay, ProbeResult, SlaCredit, SlaMonth
+from .models import ComponentDay, ProbeResult, SlaCredit, SlaMonth, next_month
 from .probe import Check, probe_api, probe_websocket
 from .selectors import ingestion_checks, month_availability, organizations_on_plan
 
@@ -115,10 +115,6 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def unsettled_months(now: datetime) -> list[date]:
     """Closed months since records began that have not been settled yet."""
     first = ComponentDay.objects.order_by("day").values_list("day", flat=True).first()
@@ -130,7 +126,7 @@ def unsettled_months(now: datetime) -> list[date]:
     while month < current:
         if month not in settled:
             months.append(month)
-        month = _next_month(month)
+        month = next_month(month)
     return months
 
 
@@ -161,7 +157,7 @@ def settle_month(month: date) -> list[SlaCredit]:
     percent = credit_percent(availability)
     if not percent:
         return []
-    start, end = day_start(month), day_start(_next_month(month))
+    start, end = day_start(month), day_start(next_month(month))
     month_minutes = (end - start) // MINUTE
     on_enterprise = {organization_id: sum(interval.minutes for interval in intervals)
                      for organization_id, intervals
