@@ -44,7 +44,10 @@ def apply_plan(organization: Organization, plan: str, *, reason: str) -> bool:
     """Give the organization this plan's limits, on every instance; returns whether it changed.
     Nothing is deleted when going down: the apps pause what the plan no longer allows."""
     with transaction.atomic():
-        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        # NO KEY: rows referencing the organization (an alert evaluation inserting incidents)
+        # take KEY SHARE on it; a plain FOR UPDATE would block them while the receivers below
+        # wait for that evaluation to finish: a deadlock.
+        locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         old = locked.plan
         if old == plan:
             return False

@@ -156,3 +156,55 @@ def test_the_list_pages_show_why_the_plan_paused_each_one(client, tenants, page,
     assert response.status_code == 200
     assert paused_reasons(response.content.decode()) == [reason]
 
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_downgrade_during_an_evaluation_waits_for_it_and_closes_what_it_opened(tenants):
+    """The evaluation holds its lock and is about to open incidents when the plan goes down: the
+    downgrade (holding the organization's row) waits for it instead of deadlocking with it or
+    pausing the rule before its incident exists — which would leave that incident open forever."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.alerts.services.evaluation import hold_evaluation_lock
+
+    org = tenants["org"]
+    rules = [create_rule(org, name=f"r{n}", kind="status", scope="all") for n in range(6)]
+    locked, failures = threading.Event(), []
+
+    def evaluation() -> None:
+        try:
+            with transaction.atomic():
+                hold_evaluation_lock()
+                running = list(Rule.objects.filter(paused_reason="").select_related(
+                    "organization"))  # read before the downgrade, as a running evaluation has
+                locked.set()
+                threading.Event().wait(0.5)  # the downgrade now holds the organization's row
+                assert len(evaluate(down(), now=T0, rules=running)["opened"]) == 6
+        except Exception as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def downgrade() -> None:
+        try:
+            set_plan(org, "free")
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=evaluation)
+    first.start()
+    assert locked.wait(5)
+    second = threading.Thread(target=downgrade)
+    second.start()
+    first.join(10), second.join(10)
+    assert failures == []
+    assert not first.is_alive() and not second.is_alive()
+    sixth = Incident.objects.get(rule=rules[5])
+    assert sixth.state == Incident.State.RESOLVED
+    assert sixth.events.order_by("at", "pk").last().detail == CLOSED_BY_PLAN
+    assert Incident.objects.exclude(state=Incident.State.RESOLVED).count() == 5

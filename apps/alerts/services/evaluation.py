@@ -42,14 +42,23 @@ def evaluate_pairs(pair_ids: list[int]) -> None:
         # One evaluation at a time, each reading the states only once it holds the lock: two
         # workers racing on one subject would collide on its incident (rolling a whole batch
         # back), and an older state evaluated after a newer one would reopen what it resolved.
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVALUATION_LOCK])
+        hold_evaluation_lock()
         states = list(pair_states(list(Pair.objects.filter(pk__in=pair_ids))).values())
         changed = evaluate(states)  # queues the delivery after the commit if incidents changed
         messages = publish_changes(states)
         if messages and not (changed["opened"] or changed["resolved"]):
             transaction.on_commit(lambda: deliver_soon([]), robust=True)
+
+
+def hold_evaluation_lock() -> None:
+    """Wait for a running evaluation to commit, and keep the next one out until this transaction
+    ends. What pauses, disables or deletes a rule holds it too: otherwise an evaluation that read
+    the rule before the change could open an incident for it just after its incidents were
+    closed (or fail on its deleted row, rolling back the whole batch)."""
+    if connection.vendor == "postgresql":  # SQLite: one writer at a time anyway
+        assert connection.in_atomic_block, "the lock lasts as long as a transaction"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVALUATION_LOCK])
 
 
 def readings(rule: Rule, states: Iterable[dict], context: Context | None = None

@@ -21,6 +21,7 @@ from apps.billing.limits import LimitReached, check_room, enforce_count
 from apps.feeds.models import Feed, Pair
 from apps.protocols.models import Protocol
 
+from .evaluation import hold_evaluation_lock
 from .plan_limits import record_fit
 from .webhooks import publish_many
 
@@ -119,6 +120,8 @@ def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "
         setattr(rule, field_name, value)
     rule.name, rule.enabled = name.strip()[:100], enabled
     with transaction.atomic():
+        if reason:
+            hold_evaluation_lock()
         rule.save()
         rule.channels.set(channel_ids)
         if reason:
@@ -132,6 +135,7 @@ def update_rule(rule: Rule, *, name: str, kind: str, scope: str, target: str = "
 def delete_rule(rule: Rule) -> None:
     """The rule and its incidents."""
     with transaction.atomic():
+        hold_evaluation_lock()
         record(rule.organization_id, "alert_rules.deleted", target=rule,
                before=_snapshot(rule))
         rule.delete()
@@ -143,6 +147,7 @@ def enforce_rules(organization: Organization) -> list[Rule]:
     """Pause the newest rules past the plan's count and resume those that fit again (nothing is
     deleted); returns the rules whose paused state changed. A paused rule is not evaluated, so
     like a disabled one it closes what it opened; when it resumes it starts afresh."""
+    hold_evaluation_lock()
     rules = enforce_count(organization, "alert_rules", Rule.objects.filter(
         organization=organization).order_by("created_at", "pk"))
     for rule in rules:
