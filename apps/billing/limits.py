@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import Organization
 
-from .plans import LIMIT_LABELS, get_plan
+from .plans import get_plan, limit_in_sentence
 
 Counter = Callable[[int], int]  # organization id -> how many count against the limit
 _counters: dict[str, Counter] = {}
@@ -25,7 +25,7 @@ class LimitReached(Exception):
     def __init__(self, organization: Organization, limit: str, allowed: int | None) -> None:
         plan = get_plan(organization.plan)
         self.limit, self.allowed, self.plan = limit, allowed, plan.slug
-        label = LIMIT_LABELS.get(limit, limit).lower()
+        label = limit_in_sentence(limit)
         super().__init__(f"The {plan.name} plan allows {allowed} {label}; "
                          "upgrade the plan, or remove one first.")
 
@@ -75,7 +75,7 @@ def over_limit(organization: Organization, limit: str) -> str:
     """The reason shown on an object paused because the plan no longer allows it."""
     plan = get_plan(organization.plan)
     ceiling = allowed(organization, limit)
-    label = LIMIT_LABELS.get(limit, limit).lower()
+    label = limit_in_sentence(limit)
     return f"Paused: the {plan.name} plan allows {ceiling} {label}."
 
 

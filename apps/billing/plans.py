@@ -56,6 +56,16 @@ LIMIT_LABELS = {
 }
 
 
+def limit_in_sentence(limit: str) -> str:
+    """The limit's label inside a sentence: "alert rules", but "API keys" and "WebSocket API
+    connections" (a first word that is a name or an acronym keeps its case)."""
+    label = LIMIT_LABELS.get(limit, limit)
+    first, _, rest = label.partition(" ")
+    if first[1:].islower():
+        first = first.lower()
+    return f"{first} {rest}".strip()
+
+
 @dataclass(frozen=True)
 class Plan:
     slug: str

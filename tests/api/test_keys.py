@@ -206,7 +206,7 @@ def test_the_api_shows_why_the_plan_paused_a_key(client, tenants, write_key):
         return {k["id"]: k["paused_reason"] for k in listed.json()["results"]}
 
     paused = over_limit(tenants["org"], "api_keys")  # billing's wording: "Paused: the Free plan…"
-    assert paused.startswith("Paused: the Free plan allows 2 ")
+    assert paused == "Paused: the Free plan allows 2 API keys."
     assert reasons() == {key.pk: "", second.pk: "", third.pk: paused}
     shown = client.get(f"/api/v1/keys/{third.pk}", **bearer(raw)).json()
     assert (shown["paused_reason"], shown["active"]) == (paused, True)  # usable once it fits
