@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from . import stripe_api
@@ -99,10 +99,38 @@ def _report_account(account: BillingAccount, closed_until: datetime, now: dateti
         return 0
     start = floor_hour(usage_month_start(account.current_period_start, last_hour))
     calls = hourly_calls(account.organization_id, start, closed_until)
-    known = {r.hour: r for r in MeterReport.objects.filter(organization_id=account.organization_id,
+    with transaction.atomic():
+        # One run at a time per organization: each hour's overage depends on what the hours
+        # before it billed, so a second run working from an older list would bill them again.
+        BillingAccount.objects.select_for_update().filter(pk=account.pk).first()
+        reports = _record_hours(account.organization_id, calls, start, closed_until, included,
+                                now)
+    sent = 0
+    for report in reports:  # outside the lock: a repeat send is deduplicated by its identifier
+        if report.reported_at is not None:
+            continue
+        try:
+            _send(account, report)
+        except stripe.InvalidRequestError as error:
+            # Refused, not lost: this hour stays unsent and is retried next run; the
+            # hours after it are reported meanwhile (one bad event never blocks the rest).
+            logger.error("meter event %s refused by Stripe: %s", report.identifier, error)
+            MeterReport.objects.filter(pk=report.pk).update(
+                last_error=str(error.user_message or error)[:500])
+            continue
+        MeterReport.objects.filter(pk=report.pk).update(reported_at=timezone.now(),
+                                                        last_error="")
+        sent += 1
+    return sent
+
+
+def _record_hours(organization_id: int, calls: dict[datetime, int], start: datetime,
+                  closed_until: datetime, included: int, now: datetime) -> list[MeterReport]:
+    """A report row for every closed hour of the period (each hour's once), in hour order."""
+    known = {r.hour: r for r in MeterReport.objects.filter(organization_id=organization_id,
                                                           hour__gte=start, hour__lt=closed_until)}
     cumulative = billed = 0
-    sent = 0
+    reports = []
     for hour in sorted(calls):
         cumulative += calls[hour]
         report = known.get(hour)
@@ -110,29 +138,12 @@ def _report_account(account: BillingAccount, closed_until: datetime, now: dateti
             # past the included volume, less what was billed already: calls that reached an
             # already reported hour late are billed with this one
             overage = max(0, max(0, cumulative - included) - billed)
-            try:
-                with transaction.atomic():
-                    report = MeterReport.objects.create(
-                        organization_id=account.organization_id, hour=hour, calls=calls[hour],
-                        overage=overage, identifier=identifier(account.organization_id, hour),
-                        reported_at=None if overage else now)
-            except IntegrityError:  # another run took this hour
-                continue
+            report = MeterReport.objects.create(
+                organization_id=organization_id, hour=hour, calls=calls[hour], overage=overage,
+                identifier=identifier(organization_id, hour), reported_at=None if overage else now)
         billed += report.overage
-        if report.reported_at is None:
-            try:
-                _send(account, report)
-            except stripe.InvalidRequestError as error:
-                # Refused, not lost: this hour stays unsent and is retried next run; the
-                # hours after it are reported meanwhile (one bad event never blocks the rest).
-                logger.error("meter event %s refused by Stripe: %s", report.identifier, error)
-                MeterReport.objects.filter(pk=report.pk).update(
-                    last_error=str(error.user_message or error)[:500])
-                continue
-            MeterReport.objects.filter(pk=report.pk).update(reported_at=timezone.now(),
-                                                            last_error="")
-            sent += 1
-    return sent
+        reports.append(report)
+    return reports
 
 
 def _send(account: BillingAccount, report: MeterReport) -> None:

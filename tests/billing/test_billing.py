@@ -630,3 +630,48 @@ def test_a_classic_yearly_subscription_without_the_metered_item_gets_it_on_a_cha
         settings.OP_STRIPE_PRICES["enterprise_overage"])
     account.refresh_from_db()
     assert (account.subscribed_plan, account.interval) == ("enterprise", "yearly")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_overage_runs_bill_each_call_once(client, tenants, stripe_double,
+                                                          settings):
+    """Beat queues the task every few minutes whatever the last run is doing: a second run that
+    starts while the first is writing its hours waits for it, rather than billing from a list
+    read before the first run's rows existed."""
+    import threading
+    from unittest import mock
+
+    from django.db import connection
+
+    account, key, now, start = _metered(client, tenants, stripe_double, settings,
+                                        included=100, hours_ago=5)
+    _hourly(tenants["org"], key, start, [60, 30, 40, 50])  # 100 included: 30 + 50 over
+    real, recorded, failures = metering._record_hours, threading.Event(), []
+
+    def slow_record(*args, **kwargs):
+        reports = real(*args, **kwargs)
+        if threading.current_thread().name == "first":
+            recorded.set()
+            threading.Event().wait(0.5)  # rows written, not committed: the second run starts
+        return reports
+
+    def run() -> None:
+        try:
+            metering.report_overage(now=now)
+        except Exception as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            connection.close()
+
+    with mock.patch.object(metering, "_record_hours", slow_record):
+        first = threading.Thread(target=run, name="first")
+        first.start()
+        assert recorded.wait(10)
+        second = threading.Thread(target=run, name="second")
+        second.start()
+        first.join(20), second.join(20)
+    assert failures == []
+    reports = MeterReport.objects.filter(organization=tenants["org"]).order_by("hour")
+    assert [(r.calls, r.overage) for r in reports] == [(60, 0), (30, 0), (40, 30), (50, 50)]
+    assert stripe_double.meter_usage(account.stripe_customer_id) == 80
