@@ -270,8 +270,17 @@ def refresh_account(account: BillingAccount, now: datetime | None = None) -> Bil
             and _mixed_periods(current):
         # Cancelled "at period end" elsewhere (the Customer Portal): on mixed intervals that
         # would end a paid year at the metered item's month end; end it with the year instead.
-        current = client.v1.subscriptions.update(
-            current["id"], params={"cancel_at": "max_period_end"}).to_dict()
+        # The mirror is written first: a refused fix-up must not keep Stripe's state out of it
+        # (the next refresh, or the reconcile, tries the fix-up again).
+        sync_subscription(account, current, now=now)
+        try:
+            current = client.v1.subscriptions.update(
+                current["id"], params={"cancel_at": "max_period_end"}).to_dict()
+        except stripe.StripeError:
+            logger.exception("subscription %s: could not move its cancellation to the paid "
+                             "period's end; it ends at the metered item's period end",
+                             current["id"])
+            return account
         logger.info("subscription %s: cancel at period end moved to the paid period's end",
                     current["id"])
     sync_subscription(account, current, now=now)

@@ -575,6 +575,23 @@ def test_a_yearly_subscription_cancelled_in_the_portal_also_ends_with_the_year(
     assert account.cancel_at_period_end
 
 
+def test_a_refused_move_of_the_portals_cancellation_still_mirrors_it(
+        client, tenants, stripe_double, stripe_clock):
+    from unittest import mock
+
+    import stripe
+
+    account, subscription = _yearly_subscribed(client, tenants, stripe_double, stripe_clock)
+    with mock.patch("stripe._subscription_service.SubscriptionService.update",
+                    side_effect=stripe.InvalidRequestError("refused", "cancel_at")):
+        stripe_double._update(subscription, {"cancel_at_period_end": "true"})
+        stripe_double.flush()
+    account.refresh_from_db()
+    assert account.cancel_at_period_end  # Stripe's state, mirrored although the fix-up failed
+    assert subscription["cancel_at_period_end"]  # not moved: it ends with the metered month
+    assert not StripeEvent.objects.filter(processed_at__isnull=True).exists()
+
+
 def test_change_plan_from_monthly_to_yearly_keeps_the_metered_item(client, tenants,
                                                                     stripe_double):
     account = _subscribed(client, tenants, stripe_double)  # Pro, monthly
