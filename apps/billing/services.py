@@ -254,17 +254,30 @@ def refresh_account(account: BillingAccount, now: datetime | None = None) -> Bil
     """Re-read the customer and its subscriptions from Stripe and mirror the current one."""
     if not account.stripe_customer_id:
         return account
+    with transaction.atomic():
+        # One refresh of an account at a time: two workers reading Stripe moments apart would
+        # otherwise save in either order, an older read (past_due) over a newer one (paid).
+        BillingAccount.objects.select_for_update().filter(pk=account.pk).first()
+        account.refresh_from_db()
+        customer_id = account.stripe_customer_id
+        if not customer_id:  # forgotten (customer.deleted) while this waited
+            return account
+        return _refresh_locked(account, customer_id, now)
+
+
+def _refresh_locked(account: BillingAccount, customer_id: str, now: datetime | None
+                    ) -> BillingAccount:
     client = stripe_api.client()
-    customer = client.v1.customers.retrieve(account.stripe_customer_id).to_dict()
+    customer = client.v1.customers.retrieve(customer_id).to_dict()
     if customer.get("deleted"):
         return forget_customer(account, now=now)
     subscriptions = [s.to_dict() for s in client.v1.subscriptions.list(
-        params={"customer": account.stripe_customer_id, "status": "all", "limit": 20}).data]
+        params={"customer": customer_id, "status": "all", "limit": 20}).data]
     current = max(subscriptions, key=_standing, default=None)
     live = [s["id"] for s in subscriptions if s["status"] in PAYING]
     if len(live) > 1:  # e.g. two checkouts completed in two tabs: both charge the customer
         logger.error("customer %s has %d paying subscriptions (%s); mirroring %s — cancel the "
-                     "others in Stripe", account.stripe_customer_id, len(live), ", ".join(live),
+                     "others in Stripe", customer_id, len(live), ", ".join(live),
                      current["id"] if current else "none")
     if current is not None and current["status"] in LIVE and current.get("cancel_at_period_end") \
             and _mixed_periods(current):
@@ -391,11 +404,18 @@ def expire_grace(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.OP_BILLING_GRACE_DAYS)
     fallen = 0
-    for account in (BillingAccount.objects.select_related("organization")
-                    .filter(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=cutoff)
-                    .exclude(organization__plan="free")):
-        apply_plan(account.organization, "free", reason="payment past due beyond the grace "
-                   "period")
+    due = BillingAccount.objects.filter(status=SubscriptionStatus.PAST_DUE,
+                                        past_due_since__lte=cutoff).exclude(organization__plan="free")
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Checked again under the account's lock: a payment mirrored since the list was
+            # read keeps the plan (refresh_account holds the same lock while it mirrors).
+            account = due.select_for_update(of=("self",)).select_related("organization").filter(
+                pk=pk).first()
+            if account is None:
+                continue
+            apply_plan(account.organization, "free", reason="payment past due beyond the grace "
+                       "period")
         _tell_owners(account, "billing/email/downgraded.txt",
                      f"{account.organization.name} is now on the Free plan")
         fallen += 1
