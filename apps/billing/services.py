@@ -257,8 +257,7 @@ def refresh_account(account: BillingAccount, now: datetime | None = None) -> Bil
     with transaction.atomic():
         # One refresh of an account at a time: two workers reading Stripe moments apart would
         # otherwise save in either order, an older read (past_due) over a newer one (paid).
-        BillingAccount.objects.select_for_update().filter(pk=account.pk).first()
-        account.refresh_from_db()
+        account.refresh_from_db(from_queryset=BillingAccount.objects.select_for_update())
         customer_id = account.stripe_customer_id
         if not customer_id:  # forgotten (customer.deleted) while this waited
             return account
@@ -283,19 +282,17 @@ def _refresh_locked(account: BillingAccount, customer_id: str, now: datetime | N
             and _mixed_periods(current):
         # Cancelled "at period end" elsewhere (the Customer Portal): on mixed intervals that
         # would end a paid year at the metered item's month end; end it with the year instead.
-        # The mirror is written first: a refused fix-up must not keep Stripe's state out of it
-        # (the next refresh, or the reconcile, tries the fix-up again).
-        sync_subscription(account, current, now=now)
+        # A refused fix-up must not keep Stripe's state out of the mirror: it is mirrored as
+        # it is, and the next refresh (or the reconcile) tries the fix-up again.
         try:
             current = client.v1.subscriptions.update(
                 current["id"], params={"cancel_at": "max_period_end"}).to_dict()
+            logger.info("subscription %s: cancel at period end moved to the paid period's end",
+                        current["id"])
         except stripe.StripeError:
             logger.exception("subscription %s: could not move its cancellation to the paid "
                              "period's end; it ends at the metered item's period end",
                              current["id"])
-            return account
-        logger.info("subscription %s: cancel at period end moved to the paid period's end",
-                    current["id"])
     sync_subscription(account, current, now=now)
     return account
 
