@@ -2,9 +2,11 @@
 closes its open incidents exactly as a disabled one does and starts afresh when it resumes; the
 API and the pages say why each one is paused."""
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from apps.api_keys.services import create_key
 from apps.billing.services import set_plan
 from tests.alerts.paused import paused_reasons
 from tests.api.conftest import _fresh_api_state, bearer  # noqa: F401 (autouse: no rate limits)
+from tests.threads import Racer, race
 
 T0 = timezone.now().replace(microsecond=0)
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw9"
@@ -157,53 +160,28 @@ def test_the_list_pages_show_why_the_plan_paused_each_one(client, tenants, page,
     assert paused_reasons(response.content.decode()) == [reason]
 
 
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_downgrade_during_an_evaluation_waits_for_it_and_closes_what_it_opened(tenants):
     """The evaluation holds its lock and is about to open incidents when the plan goes down: the
     downgrade (holding the organization's row) waits for it instead of deadlocking with it or
     pausing the rule before its incident exists — which would leave that incident open forever."""
-    import threading
-
-    from django.db import connection, transaction
-
     from apps.alerts.services.evaluation import hold_evaluation_lock
 
     org = tenants["org"]
     rules = [create_rule(org, name=f"r{n}", kind="status", scope="all") for n in range(6)]
-    locked, failures = threading.Event(), []
+    locked = threading.Event()
 
     def evaluation() -> None:
-        try:
-            with transaction.atomic():
-                hold_evaluation_lock()
-                running = list(Rule.objects.filter(paused_reason="").select_related(
-                    "organization"))  # read before the downgrade, as a running evaluation has
-                locked.set()
-                threading.Event().wait(0.5)  # the downgrade now holds the organization's row
-                assert len(evaluate(down(), now=T0, rules=running)["opened"]) == 6
-        except Exception as error:  # reported by the main thread
-            failures.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            hold_evaluation_lock()
+            running = list(Rule.objects.filter(paused_reason="").select_related(
+                "organization"))  # read before the downgrade, as a running evaluation has
+            locked.set()
+            threading.Event().wait(0.5)  # the downgrade now holds the organization's row
+            assert len(evaluate(down(), now=T0, rules=running)["opened"]) == 6
 
-    def downgrade() -> None:
-        try:
-            set_plan(org, "free")
-        except Exception as error:
-            failures.append(error)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=evaluation)
-    first.start()
-    assert locked.wait(5)
-    second = threading.Thread(target=downgrade)
-    second.start()
-    first.join(10), second.join(10)
-    assert failures == []
-    assert not first.is_alive() and not second.is_alive()
+    race(Racer(evaluation), Racer(lambda: set_plan(org, "free")), started=locked)
     sixth = Incident.objects.get(rule=rules[5])
     assert sixth.state == Incident.State.RESOLVED
     assert sixth.events.order_by("at", "pk").last().detail == CLOSED_BY_PLAN

@@ -659,12 +659,12 @@ def test_two_overlapping_overage_runs_bill_each_call_once(client, tenants, strip
     import threading
     from unittest import mock
 
-    from django.db import connection
+    from tests.threads import Racer, race
 
     account, key, now, start = _metered(client, tenants, stripe_double, settings,
                                         included=100, hours_ago=5)
     _hourly(tenants["org"], key, start, [60, 30, 40, 50])  # 100 included: 30 + 50 over
-    real, recorded, failures = metering._record_hours, threading.Event(), []
+    real, recorded = metering._record_hours, threading.Event()
 
     def slow_record(*args, **kwargs):
         reports = real(*args, **kwargs)
@@ -674,21 +674,10 @@ def test_two_overlapping_overage_runs_bill_each_call_once(client, tenants, strip
         return reports
 
     def run() -> None:
-        try:
-            metering.report_overage(now=now)
-        except Exception as error:  # reported by the main thread
-            failures.append(error)
-        finally:
-            connection.close()
+        metering.report_overage(now=now)
 
     with mock.patch.object(metering, "_record_hours", slow_record):
-        first = threading.Thread(target=run, name="first")
-        first.start()
-        assert recorded.wait(10)
-        second = threading.Thread(target=run, name="second")
-        second.start()
-        first.join(20), second.join(20)
-    assert failures == []
+        race(Racer(run, name="first"), Racer(run, name="second"), started=recorded)
     reports = MeterReport.objects.filter(organization=tenants["org"]).order_by("hour")
     assert [(r.calls, r.overage) for r in reports] == [(60, 0), (30, 0), (40, 30), (50, 50)]
     assert stripe_double.meter_usage(account.stripe_customer_id) == 80
